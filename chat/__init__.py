@@ -1,0 +1,1 @@
+"""The chat domain: messages and their attachments, each with a short public URL."""

@@ -1,0 +1,38 @@
+"""``/media/<token>``: resolve the public token, then let the engine serve the content.
+
+This view is the seam between the chat domain (which owns tokens) and the engine (which owns
+content): one cached lookup, one call. It is csrf-exempt so that a POST gets the contract's
+405 rather than a CSRF 403; it never sets cookies.
+"""
+
+from __future__ import annotations
+
+from django.views.decorators.csrf import csrf_exempt
+
+from media_store import responses
+from media_store.views import SAFE_METHODS, serve_blob
+
+from .resolver import get_resolver
+
+
+@csrf_exempt
+def media(request, token: str, ext: str | None = None):
+    """GET/HEAD ``/media/<token>`` and ``/media/<token>.<ext>`` (the extension is cosmetic)."""
+    if request.method not in SAFE_METHODS:
+        return responses.method_not_allowed()
+    resolver = get_resolver()
+    blob = resolver.resolve(token)
+    if blob is None:
+        return responses.not_found()
+    response = serve_blob(request, blob)
+    if response.status_code == 404:
+        resolver.forget(token)  # the content is gone: stop serving it from our memory
+    return response
+
+
+@csrf_exempt
+def unknown_media(request, rest: str = ""):
+    """Anything under /media/ that is not a well-formed token: 404 (or 405), never a page."""
+    if request.method not in SAFE_METHODS:
+        return responses.method_not_allowed()
+    return responses.not_found()

@@ -1,0 +1,30 @@
+"""gunicorn settings for `make run` and production (override with the variables below).
+
+gthread workers: media serving waits on Redis, the disk and S3, so a few threads per process
+overlap that waiting while the processes use both cores. ``sendfile`` stays on: disk-tier
+files (and byte ranges of them) leave through the kernel without passing through Python.
+"""
+
+import os
+
+wsgi_app = "mediacache_project.wsgi:application"
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+sendfile = True
+accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in ("1", "true", "yes", "on") else None
+errorlog = "-"
+control_socket_disable = True  # no runtime control socket: nothing here uses it, and it clashes between instances
+
+
+def on_starting(server):
+    """Parse the settings once in the master, so a bad variable stops start-up with its one line
+    instead of every worker failing to boot."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediacache_project.settings")
+    from django.conf import settings
+
+    settings.SECRET_KEY  # noqa: B018 (importing the settings is the check)

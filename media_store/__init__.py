@@ -1,0 +1,1 @@
+"""mediacache's engine: content-addressed storage and tiered serving (hot → disk → origin)."""

@@ -1,0 +1,73 @@
+"""The engine's settings: one table of defaults, read at call time.
+
+``settings.py`` parses the environment into Django settings using these defaults (so each
+default is written once, here). The engine reads them through ``media_settings`` at call time,
+never at import time, so ``override_settings`` in tests and a changed value in a management
+shell both take effect — the way DRF's ``api_settings`` and django-storages do it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Origin tier
+    "MEDIA_STORAGE": "filesystem",  # "filesystem" (embedded default) or "s3"
+    "MEDIA_ORIGIN_DIR": "var/origin",  # filesystem origin root
+    "MEDIA_S3_PREFIX": "chat/",
+    "AWS_STORAGE_BUCKET_NAME": "",
+    "AWS_S3_ENDPOINT_URL": "",
+    "AWS_S3_REGION_NAME": "",
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "MEDIA_ORIGIN_TIMEOUT": 10.0,  # seconds: connect/read timeout towards the origin
+    # Hot tier
+    "REDIS_URL": "",
+    "MEDIA_REDIS_TTL": 604800,
+    "MEDIA_REDIS_MAX_OBJECT_BYTES": 8388608,
+    "MEDIA_REDIS_KEY_PREFIX": "mc",
+    "MEDIA_MEMORY_TIER_MAX_BYTES": 268435456,  # in-process hot tier when REDIS_URL is empty
+    "MEDIA_REDIS_RETRY_SECONDS": 5.0,  # after a Redis failure, skip Redis this long
+    # Disk tier
+    "MEDIA_CACHE_DIR": "var/cache/media",
+    "MEDIA_CACHE_DAYS": 7,
+    "MEDIA_DISK_MAX_BYTES": 10737418240,
+    # Serving
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    "ENABLE_CACHING": True,
+    "MEDIA_TOKEN_CACHE_SECONDS": 60,  # how long a worker remembers token -> content
+    "MEDIA_FILL_WAIT_SECONDS": 30.0,  # how long a miss waits for another worker's fill
+    "MEDIA_RETRY_AFTER_SECONDS": 30,  # Retry-After on 503 when the origin is down
+    "MEDIA_LOG_INTERVAL_SECONDS": 60.0,  # a degraded tier is logged at most once per interval
+    # Ingest
+    "UPLOAD_MAX_BYTES": 104857600,
+    "MEDIA_MAX_IMAGE_PIXELS": 89478485,  # Pillow's own bomb limit (~0.25 GB of RGBA)
+    # Lifecycle
+    "MEDIA_S3_RETENTION_DAYS": 30,
+    # Fetching from URLs and from WhatsApp
+    "MEDIA_EXPIRATION_HOURS": 168,
+    "FAILED_MEDIA_TTL": 3600,
+    "MAX_RETRIES": 3,
+    "BASE_BACKOFF_SECONDS": 2.0,
+    "DOWNLOAD_TIMEOUT": 30,
+    "DOWNLOAD_MAX_BYTES": 104857600,
+    "DOWNLOAD_ALLOW_PRIVATE_NETWORKS": False,
+    "WHATSAPP_TOKEN": "",
+    "WHATSAPP_GRAPH_URL": "https://graph.facebook.com/v21.0",
+    # Operators
+    "MEDIA_API_TOKEN": "",
+}
+
+
+class MediaSettings:
+    """Attribute access to Django settings with the engine's defaults filled in."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"unknown mediacache setting {name!r}")
+        return getattr(settings, name, DEFAULTS[name])
+
+
+media_settings = MediaSettings()

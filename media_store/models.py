@@ -1,0 +1,46 @@
+"""Stored content, one row per SHA-256: the engine's own table.
+
+``chat.MessageAttachment`` points here. Two attachments with the same bytes share one Blob,
+hence one origin object and one cache entry.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from .blobs import BlobInfo
+
+MEDIA_TYPE_CHOICES = [(name, name) for name in ("image", "audio", "video", "document")]
+
+
+class Blob(models.Model):
+    sha256 = models.CharField(primary_key=True, max_length=64, editable=False)
+    md5 = models.CharField(max_length=32, db_index=True, editable=False)
+    size = models.BigIntegerField(editable=False)
+    mime_type = models.CharField(max_length=127)
+    media_type = models.CharField(max_length=16, choices=MEDIA_TYPE_CHOICES)
+    extension = models.CharField(max_length=16)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    origin_key = models.CharField(max_length=512, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    expired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the origin object was found gone (e.g. S3 lifecycle expiry)."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… {self.mime_type} {self.size} B"
+
+    def info(self) -> BlobInfo:
+        return BlobInfo(
+            sha256=self.sha256,
+            size=self.size,
+            mime_type=self.mime_type,
+            media_type=self.media_type,
+            extension=self.extension,
+            origin_key=self.origin_key,
+        )

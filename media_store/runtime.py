@@ -1,0 +1,106 @@
+"""The process's store, built from settings on first use and rebuilt when they change.
+
+Tier objects hold connection pools, guards and per-process verification memory, so they are
+built once per process (lazily: gunicorn forks workers before any request, and each worker
+gets its own pools). ``reset()`` runs on Django's ``setting_changed`` signal so that
+``override_settings`` in tests sees a store built from the overridden values.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .conf import media_settings
+from .guard import OutageGuard
+from .locks import FillLocks
+from .store import MediaStore
+from .tiers.disk import DiskTier
+from .tiers.hot import MemoryHotTier, RedisHotTier
+from .tiers.origin import FilesystemOrigin, Origin, S3Origin
+
+_lock = threading.Lock()
+_store: MediaStore | None = None
+_redis = None
+_redis_guard: OutageGuard | None = None
+
+
+def get_store() -> MediaStore:
+    global _store
+    if _store is None:
+        with _lock:
+            if _store is None:
+                _store = build_store()
+    return _store
+
+
+def get_origin() -> Origin:
+    return get_store().origin
+
+
+def redis_client():
+    """The shared redis-py client (django-redis's pool), or None without ``REDIS_URL``."""
+    global _redis
+    if not media_settings.REDIS_URL:
+        return None
+    if _redis is None:
+        from django_redis import get_redis_connection
+
+        _redis = get_redis_connection("default")
+    return _redis
+
+
+def redis_guard() -> OutageGuard:
+    """One guard per process for everything that talks to Redis: one outage, one back-off."""
+    global _redis_guard
+    if _redis_guard is None:
+        _redis_guard = OutageGuard(
+            "redis",
+            retry_seconds=media_settings.MEDIA_REDIS_RETRY_SECONDS,
+            log_interval=media_settings.MEDIA_LOG_INTERVAL_SECONDS,
+        )
+    return _redis_guard
+
+
+def build_origin() -> Origin:
+    s = media_settings
+    if s.MEDIA_STORAGE == "s3":
+        return S3Origin(
+            bucket=s.AWS_STORAGE_BUCKET_NAME,
+            endpoint_url=s.AWS_S3_ENDPOINT_URL,
+            region=s.AWS_S3_REGION_NAME,
+            access_key=s.AWS_ACCESS_KEY_ID,
+            secret_key=s.AWS_SECRET_ACCESS_KEY,
+            timeout=s.MEDIA_ORIGIN_TIMEOUT,
+        )
+    return FilesystemOrigin(s.MEDIA_ORIGIN_DIR)
+
+
+def build_store() -> MediaStore:
+    s = media_settings
+    redis_factory = redis_client if s.REDIS_URL else None
+    hot = disk = None
+    if s.ENABLE_CACHING:
+        if redis_factory:
+            hot = RedisHotTier(redis_factory, s.MEDIA_REDIS_KEY_PREFIX, s.MEDIA_REDIS_TTL, redis_guard())
+        else:
+            hot = MemoryHotTier(s.MEDIA_MEMORY_TIER_MAX_BYTES, s.MEDIA_REDIS_TTL)
+        disk_guard = OutageGuard("disk", retry_seconds=0, log_interval=s.MEDIA_LOG_INTERVAL_SECONDS)
+        disk = DiskTier(s.MEDIA_CACHE_DIR, guard=disk_guard)
+    locks = FillLocks(
+        wait_seconds=s.MEDIA_FILL_WAIT_SECONDS,
+        redis_factory=redis_factory,
+        key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
+        guard=redis_guard(),
+    )
+    return MediaStore(
+        origin=build_origin(), hot=hot, disk=disk, locks=locks, max_hot_bytes=s.MEDIA_REDIS_MAX_OBJECT_BYTES
+    )
+
+
+def reset() -> None:
+    """Forget everything built from settings (tests; a changed setting)."""
+    global _store, _redis, _redis_guard
+    with _lock:
+        _store = None
+        _redis = None
+        _redis_guard = None

@@ -1,0 +1,188 @@
+"""Read-through across the tiers: hot → disk → origin, with write-back and single-flight fills.
+
+The store answers one question — "give me this blob's bytes, from the cheapest place that
+has a good copy" — and keeps the tiers full on the way. It never decides HTTP status codes:
+it returns ``Content`` or raises ``MediaNotFound`` / ``OriginUnavailable``.
+
+Degrading is part of the contract: a failing hot or disk tier is logged (rate-limited by its
+guard) and skipped, never turned into an error for the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .blobs import BlobInfo
+from .digests import sha256_bytes
+from .exceptions import DigestMismatch, MediaNotFound, OriginUnavailable, TierUnavailable
+from .locks import FillLocks
+from .tiers.disk import DiskTier
+from .tiers.hot import HotTier
+from .tiers.origin import ChunkStream, Origin
+
+logger = logging.getLogger("media_store.store")
+
+CACHE_TIERS = ("memory", "redis", "disk")
+
+
+@dataclass
+class Content:
+    """Where the bytes came from and how to read them: exactly one of the three is set.
+
+    ``data``: the whole object in memory; ``file``: an open, verified disk-tier file (the
+    caller closes it); ``open_origin(start, end)``: a stream straight from the origin, used
+    when caching is off or the disk cannot take a large object.
+    """
+
+    tier: str
+    data: bytes | None = None
+    file: BinaryIO | None = None
+    open_origin: Callable[[int | None, int | None], ChunkStream] | None = None
+
+    @property
+    def is_cache_hit(self) -> bool:
+        return self.tier in CACHE_TIERS
+
+
+class MediaStore:
+    def __init__(
+        self,
+        *,
+        origin: Origin,
+        hot: HotTier | None,
+        disk: DiskTier | None,
+        locks: FillLocks,
+        max_hot_bytes: int,
+    ) -> None:
+        self.origin = origin
+        self.hot = hot
+        self.disk = disk
+        self.locks = locks
+        self.max_hot_bytes = max_hot_bytes
+
+    @property
+    def caching(self) -> bool:
+        return self.hot is not None or self.disk is not None
+
+    # -- public ----------------------------------------------------------------------------
+    def fetch(self, blob: BlobInfo) -> Content:
+        """The blob's content from the first tier holding a good copy; fills tiers on a miss."""
+        if not self.caching:
+            return Content("origin", open_origin=self._origin_opener(blob))
+        cached = self._from_cache(blob)
+        if cached is not None:
+            return cached
+        with self.locks.hold(blob.sha256):
+            cached = self._from_cache(blob)  # filled while we waited?
+            if cached is not None:
+                return cached
+            logger.info("media.miss hash=%s size=%d", blob.sha256, blob.size)
+            return self._fill(blob)
+
+    def locate(self, blob: BlobInfo) -> str:
+        """Which tier would serve the blob, without downloading it (for HEAD)."""
+        if self._fits_hot(blob):
+            try:
+                if self.hot.contains(blob.sha256):
+                    return self.hot.name
+            except TierUnavailable:
+                pass  # the tier's guard has logged it
+        if self.disk is not None and self.disk.contains(blob):
+            return "disk"
+        if self.origin.head(blob.origin_key) is None:
+            raise MediaNotFound(f"{blob.sha256} is gone from the origin")
+        return "origin"
+
+    def evict(self, blob: BlobInfo) -> None:
+        """Drop cached copies (hot and disk); the origin keeps the content."""
+        if self.hot is not None:
+            self._quietly(self.hot.delete, blob.sha256)
+        if self.disk is not None:
+            self.disk.delete(blob)
+
+    # -- tiers -----------------------------------------------------------------------------
+    def _fits_hot(self, blob: BlobInfo) -> bool:
+        return self.hot is not None and blob.size <= self.max_hot_bytes
+
+    def _from_cache(self, blob: BlobInfo) -> Content | None:
+        if self._fits_hot(blob):
+            data = self._quietly(self.hot.get, blob.sha256)
+            if data is not None and self._hot_copy_is_good(blob, data):
+                logger.debug("media.hit tier=%s hash=%s", self.hot.name, blob.sha256)
+                return Content(self.hot.name, data=data)
+        if self.disk is None:
+            return None
+        file = self._quietly(self.disk.open, blob)
+        if file is None:
+            return None
+        logger.debug("media.hit tier=disk hash=%s", blob.sha256)
+        if self._fits_hot(blob):
+            with file:  # small: promote to the hot tier and serve the same bytes
+                data = file.read()
+            self._quietly(self.hot.set, blob.sha256, data)
+            return Content("disk", data=data)
+        return Content("disk", file=file)
+
+    def _hot_copy_is_good(self, blob: BlobInfo, data: bytes) -> bool:
+        if len(data) == blob.size and (self.hot.trusted or sha256_bytes(data) == blob.sha256):
+            return True
+        logger.error("media.corrupt tier=%s hash=%s: discarded, will re-fill", self.hot.name, blob.sha256)
+        self._quietly(self.hot.delete, blob.sha256)
+        return False
+
+    def _fill(self, blob: BlobInfo) -> Content:
+        """One origin GET; write the verified bytes back to the cache tiers."""
+        if blob.size <= self.max_hot_bytes or self.disk is None:
+            data = self.origin.get(blob.origin_key)
+            if data is None:
+                raise MediaNotFound(f"{blob.sha256} is gone from the origin")
+            if sha256_bytes(data) != blob.sha256:
+                logger.error("media.corrupt tier=origin hash=%s: refusing to serve", blob.sha256)
+                raise OriginUnavailable(f"origin copy of {blob.sha256} does not match its digest")
+            if self._fits_hot(blob):
+                self._quietly(self.hot.set, blob.sha256, data)
+            if self.disk is not None:
+                self._quietly(self.disk.write_bytes, blob, data)
+            return Content("origin", data=data)
+        return self._fill_large(blob)
+
+    def _fill_large(self, blob: BlobInfo) -> Content:
+        """Stream a large object to disk (flat memory), then serve it from there."""
+        stream = self.origin.open(blob.origin_key)
+        if stream is None:
+            raise MediaNotFound(f"{blob.sha256} is gone from the origin")
+        try:
+            self.disk.write_chunks(blob, stream)
+        except DigestMismatch as error:
+            logger.error("media.corrupt tier=origin hash=%s: %s", blob.sha256, error)
+            raise OriginUnavailable(f"origin copy of {blob.sha256} does not match its digest") from error
+        except TierUnavailable as error:
+            logger.warning("media.disk_fill_failed hash=%s: %s; streaming from origin", blob.sha256, error)
+            return Content("origin", open_origin=self._origin_opener(blob))
+        finally:
+            stream.close()
+        file = self._quietly(self.disk.open, blob)
+        if file is None:  # removed between write and open (cleanup racing us): stream instead
+            return Content("origin", open_origin=self._origin_opener(blob))
+        return Content("origin", file=file)
+
+    def _origin_opener(self, blob: BlobInfo) -> Callable[[int | None, int | None], ChunkStream]:
+        def open_origin(start: int | None = None, end: int | None = None) -> ChunkStream:
+            stream = self.origin.open(blob.origin_key, start, end)
+            if stream is None:
+                raise MediaNotFound(f"{blob.sha256} is gone from the origin")
+            return stream
+
+        return open_origin
+
+    @staticmethod
+    def _quietly(operation, *args):
+        """Run a cache-tier operation; a tier outage means "no result", never an error."""
+        try:
+            return operation(*args)
+        except TierUnavailable as error:
+            logger.debug("media.tier_skipped %s", error)
+            return None

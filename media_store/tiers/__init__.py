@@ -1,0 +1,1 @@
+"""Cache tiers behind one small interface each: hot (Redis / process memory), disk, origin (S3 / folder)."""

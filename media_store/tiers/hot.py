@@ -1,0 +1,128 @@
+"""The hot tier: whole small objects in memory — Redis when configured, else this process.
+
+Values are the raw bytes of the content (no pickling, no compression: media is already
+compressed), keyed by SHA-256, so one GET is the whole lookup. Objects larger than
+``MEDIA_REDIS_MAX_OBJECT_BYTES`` never enter this tier (the store checks before calling).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+from redis.exceptions import RedisError
+
+from media_store.exceptions import TierUnavailable
+from media_store.guard import OutageGuard
+
+
+class HotTier(Protocol):
+    name: str
+    trusted: bool  # True when nothing outside this process can change a stored value
+
+    def get(self, sha256: str) -> bytes | None: ...
+
+    def set(self, sha256: str, data: bytes) -> None: ...
+
+    def contains(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+
+class MemoryHotTier:
+    """A bounded LRU of bytes with a TTL, private to this process (the embedded default)."""
+
+    name = "memory"
+    trusted = True
+
+    def __init__(self, max_bytes: int, ttl: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_bytes = max_bytes
+        self.ttl = ttl
+        self.clock = clock
+        self._items: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> bytes | None:
+        with self._lock:
+            item = self._items.get(sha256)
+            if item is None:
+                return None
+            data, expires = item
+            if self.ttl and expires <= self.clock():
+                self._remove(sha256)
+                return None
+            self._items.move_to_end(sha256)
+            return data
+
+    def set(self, sha256: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            self._remove(sha256)
+            self._items[sha256] = (data, self.clock() + self.ttl)
+            self._bytes += len(data)
+            while self._bytes > self.max_bytes:
+                self._remove(next(iter(self._items)))
+
+    def contains(self, sha256: str) -> bool:
+        return self.get(sha256) is not None
+
+    def delete(self, sha256: str) -> None:
+        with self._lock:
+            self._remove(sha256)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"keys": len(self._items), "bytes": self._bytes, "max_bytes": self.max_bytes}
+
+    def _remove(self, sha256: str) -> None:
+        item = self._items.pop(sha256, None)
+        if item is not None:
+            self._bytes -= len(item[0])
+
+
+class RedisHotTier:
+    """Raw bytes in Redis under ``<prefix>:blob:<sha256>``, with a TTL.
+
+    Every Redis error becomes ``TierUnavailable`` and opens the guard's back-off window, in
+    which calls fail fast without touching the network.
+    """
+
+    name = "redis"
+    trusted = False  # anyone with access to Redis can change a value: verify what we read
+
+    def __init__(self, client_factory: Callable[[], object], key_prefix: str, ttl: int, guard: OutageGuard) -> None:
+        self._client_factory = client_factory
+        self.key_prefix = key_prefix
+        self.ttl = ttl
+        self.guard = guard
+
+    def key(self, sha256: str) -> str:
+        return f"{self.key_prefix}:blob:{sha256}"
+
+    def get(self, sha256: str) -> bytes | None:
+        return self._call(lambda client: client.get(self.key(sha256)))
+
+    def set(self, sha256: str, data: bytes) -> None:
+        self._call(lambda client: client.set(self.key(sha256), data, ex=self.ttl or None))
+
+    def contains(self, sha256: str) -> bool:
+        return bool(self._call(lambda client: client.exists(self.key(sha256))))
+
+    def delete(self, sha256: str) -> None:
+        self._call(lambda client: client.delete(self.key(sha256)))
+
+    def _call(self, operation):
+        if not self.guard.available():
+            raise TierUnavailable("redis is unavailable (backing off)")
+        try:
+            result = operation(self._client_factory())
+        except (RedisError, OSError) as error:
+            self.guard.record_failure(error)
+            raise TierUnavailable(f"redis: {error}") from error
+        self.guard.record_success()
+        return result

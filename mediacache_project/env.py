@@ -1,0 +1,110 @@
+"""Strict parsing of environment variables for ``settings.py``.
+
+Every setting mediacache reads comes from the environment exactly once, at start-up.
+A value that does not parse must stop the process with one line that names the variable —
+a silently ignored ``MEDIA_REDIS_TTL=abc`` is how caches end up with no expiry in production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class Env:
+    """Typed accessors over a mapping (``os.environ`` by default, a dict in tests).
+
+    A bad value does not raise at once: it is recorded (one line naming the variable) and the
+    default is returned, so that ``exit_if_invalid()`` can report every bad variable in one go
+    instead of making the operator fix them one restart at a time.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = os.environ if environ is None else environ
+        self.errors: list[str] = []
+
+    def invalid(self, name: str, value: str, expected: str) -> None:
+        """Record a bad value (the caller then returns its default)."""
+        self.errors.append(f"invalid {name}={value!r}: expected {expected}")
+
+    def exit_if_invalid(self) -> None:
+        """Stop start-up with one line per bad variable (SystemExit prints it to stderr)."""
+        if self.errors:
+            raise SystemExit("\n".join(f"mediacache: {line}" for line in self.errors))
+
+    def raw(self, name: str) -> str | None:
+        """The stripped value, or None when unset or blank (blank means "use the default")."""
+        value = self.environ.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def str(self, name: str, default: str = "") -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        word = value.lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        self.invalid(name, value, "true or false")
+        return default
+
+    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.replace("_", ""))
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            self.invalid(name, value, f"a whole number >= {minimum}")
+            return default
+        return number
+
+    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not number >= minimum:  # NaN fails this too
+            self.invalid(name, value, f"a number >= {minimum}")
+            return default
+        return number
+
+    def list(self, name: str, default: list[str]) -> list[str]:
+        value = self.raw(name)
+        if value is None:
+            return list(default)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.str(name, default).lower()
+        if value not in choices:
+            self.invalid(name, value, " or ".join(choices))
+            return default
+        return value
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        """A URL whose scheme is one of ``schemes`` (empty stays empty when that is the default)."""
+        value = self.str(name, default)
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            self.invalid(name, value, "a URL starting with " + " or ".join(f"{s}://" for s in schemes))
+            return default
+        return value
