@@ -18,9 +18,7 @@ import pytest
 from django.test import override_settings
 
 from mediacache_project.services import caches_for
-from tests.support.servers import MotoS3Server, RedisServer, redis_answers, s3_settings
-
-TEST_BUCKET = "mediacache-test"
+from tests.support.servers import TEST_BUCKET, MotoS3Server, RedisServer, redis_answers, s3_settings
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,9 @@ class MessageAttachment(models.Model):
     md5_sum = models.CharField(max_length=32, blank=True, db_index=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    whatsapp_media_id = models.CharField(
+        max_length=128, blank=True, db_index=True, help_text="Cloud API media ID this attachment was fetched from."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

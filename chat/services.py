@@ -55,7 +55,7 @@ def filename_for(blob: Blob, filename: str | None) -> str:
     Gateways (Evolution API) derive the MIME type from the file name they are given, so a
     voice note called ``voice`` or a PNG called ``photo.bin`` would be sent as the wrong type.
     """
-    name = PurePath(filename or "").name.strip()[:200]
+    name = PurePath((filename or "").replace("\\", "/")).name.strip()[:200]  # Windows paths too
     if not name:
         return f"{blob.media_type}-{blob.sha256[:12]}{blob.extension}"
     path = PurePath(name)

@@ -58,3 +58,53 @@ class RejectedMedia(MediaError):
 
     http_status = 422
     code = "rejected"
+
+
+class DownloadError(MediaError):
+    """Fetching from a URL or the Graph API failed.
+
+    ``permanent`` decides the policy: a transient failure (timeout, connection error, 408,
+    429, 5xx) is retried with backoff; a permanent one (other 4xx, refused URL, too large) is
+    never retried and is remembered in the negative cache for ``FAILED_MEDIA_TTL``.
+    """
+
+    code = "download_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int:  # type: ignore[override]
+        return 422 if self.permanent else 502
+
+
+class BlockedURL(DownloadError):
+    """A URL we refuse to fetch: not http(s), or it resolves to a private/loopback/… address."""
+
+    code = "blocked_url"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+    @property
+    def http_status(self) -> int:  # type: ignore[override]
+        return 400
+
+
+class RecentlyFailed(DownloadError):
+    """The negative cache says this URL or media ID failed permanently a short while ago."""
+
+    code = "failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 NO_STORE = "no-store"
 
-_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+_RANGE_SPEC = re.compile(r"^\s*([0-9]*)\s*-\s*([0-9]*)\s*$")  # ASCII digits only (RFC 9110)
+MAX_DIGITS = 18  # longer positions are "beyond any file": no int() of a 5,000-digit header
 _ENTITY_TAG = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
 
 
@@ -46,21 +47,27 @@ def parse_range(header: str | None, size: int) -> ByteRange | str | None:
     match = _RANGE_SPEC.match(specs)
     if not match:
         return None
-    first, last = match.groups()
-    if first:
-        start = int(first)
-        if last and int(last) < start:
+    first, last = (_position(group) for group in match.groups())
+    if first is not None:
+        start = first
+        if last is not None and last < start:
             return None  # invalid spec: ignore the header
         if start >= size:
             return UNSATISFIABLE
-        end = min(int(last), size - 1) if last else size - 1
+        end = min(last, size - 1) if last is not None else size - 1
         return ByteRange(start, end)
-    if not last:
+    if last is None:
         return None  # "bytes=-"
-    suffix = int(last)
+    suffix = last
     if suffix == 0 or size == 0:
         return UNSATISFIABLE
     return ByteRange(max(0, size - suffix), size - 1)
+
+
+def _position(digits: str) -> int | None:
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= MAX_DIGITS else 10**MAX_DIGITS
 
 
 def entity_tags(header: str) -> list[tuple[bool, str]] | None:

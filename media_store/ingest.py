@@ -10,6 +10,7 @@ row — harmless, and found by ``cleanup_media --orphans``.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -32,7 +33,13 @@ def staging_dir() -> Path:
 
 
 def new_staged_file(max_bytes: int | None = None) -> StagedFile:
-    return StagedFile(staging_dir(), media_settings.UPLOAD_MAX_BYTES if max_bytes is None else max_bytes)
+    """A StagedFile beside the disk tier; in the system temp folder if the cache folder is unusable."""
+    cap = media_settings.UPLOAD_MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        return StagedFile(staging_dir(), cap)
+    except OSError as error:
+        logger.warning("media.staging_fallback dir=%s: %s; staging in the system temp folder", staging_dir(), error)
+        return StagedFile(tempfile.gettempdir(), cap)
 
 
 def store_file(path: str | Path, *, filename: str | None = None, declared_type: str | None = None) -> tuple[Blob, bool]:

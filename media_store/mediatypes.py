@@ -8,6 +8,7 @@ binary). Types a browser would execute are served as attachments (see ``is_activ
 from __future__ import annotations
 
 import mimetypes
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,16 @@ DISK_FOLDERS = {"image": "images", "sticker": "images", "video": "videos", "audi
 
 # libmagic's answers that say "I don't know": a declared type or the extension may refine them.
 GENERIC_TYPES = frozenset(
-    {"application/octet-stream", "text/plain", "application/zip", "application/x-empty", "inode/x-empty"}
+    {
+        "application/octet-stream",
+        "binary/octet-stream",  # S3's default
+        "text/plain",
+        "application/zip",
+        "application/x-empty",
+        "inode/x-empty",
+    }
 )
+_MIME_SHAPE = re.compile(r"[a-z0-9][a-z0-9.+_-]*/[a-z0-9][a-z0-9.+_-]*")
 # libmagic spells some types differently from what browsers and WhatsApp expect.
 CANONICAL_TYPES = {
     "audio/x-m4a": "audio/mp4",
@@ -118,7 +127,7 @@ def extension_for(mime_type: str, filename: str | None = None) -> str:
 
 def is_active_content(mime_type: str) -> bool:
     """True for types that must be sent with ``Content-Disposition: attachment``."""
-    return mime_type in ACTIVE_TYPES or mime_type.startswith("text/html")
+    return canonical(mime_type) in ACTIVE_TYPES
 
 
 def sniff(head: bytes) -> str:
@@ -134,10 +143,11 @@ def detect(head: bytes, declared_type: str | None = None, filename: str | None =
     """
     mime = sniff(head)
     if mime in GENERIC_TYPES:
-        hinted = canonical(declared_type) or canonical(mimetypes.guess_type(filename or "")[0])
-        if hinted and hinted not in GENERIC_TYPES:
-            mime = hinted
-        elif mime in ("application/x-empty", "inode/x-empty"):
+        hints = (canonical(declared_type), canonical(mimetypes.guess_type(filename or "")[0]))
+        useful = [hint for hint in hints if _MIME_SHAPE.fullmatch(hint) and hint not in GENERIC_TYPES]
+        if useful:
+            mime = useful[0]
+        elif mime in ("application/x-empty", "inode/x-empty", "binary/octet-stream"):
             mime = "application/octet-stream"
     return ContentType(mime, media_type_for(mime), extension_for(mime, filename))
 

@@ -44,3 +44,38 @@ class Blob(models.Model):
             extension=self.extension,
             origin_key=self.origin_key,
         )
+
+
+class SourceURL(models.Model):
+    """Where content came from: URL → the last content downloaded from it (``find_cached_by_url``).
+
+    Keyed by the SHA-256 of the URL; the stored ``url`` has credentials removed, so a
+    ``https://user:pass@host/`` never lands in the database or the admin.
+    """
+
+    url_hash = models.CharField(primary_key=True, max_length=64, editable=False)
+    url = models.TextField(help_text="The URL with any user:password removed.")
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="sources")
+    fetched_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "source URL"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WhatsAppMedia(models.Model):
+    """A WhatsApp Cloud API media ID that has been fetched: ID → content, so it is fetched once."""
+
+    media_id = models.CharField(primary_key=True, max_length=128)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="whatsapp_media")
+    mime_type = models.CharField(max_length=127, blank=True, help_text="As reported by the Graph API.")
+    fetched_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "WhatsApp media"
+        verbose_name_plural = "WhatsApp media"
+
+    def __str__(self) -> str:
+        return self.media_id

@@ -22,6 +22,7 @@ _lock = threading.Lock()
 _store: MediaStore | None = None
 _redis = None
 _redis_guard: OutageGuard | None = None
+_shared: dict[tuple, object] = {}
 
 
 def get_store() -> MediaStore:
@@ -104,3 +105,46 @@ def reset() -> None:
         _store = None
         _redis = None
         _redis_guard = None
+        _shared.clear()
+
+
+def _per_process(key: tuple, build):
+    """One object per key for the life of the process (until ``reset()``)."""
+    with _lock:
+        found = _shared.get(key)
+        if found is None:
+            found = _shared[key] = build()
+    return found
+
+
+def counters(name: str):
+    """Process-wide named counters (a Redis hash when configured); see ``stats.Counters``."""
+    from .stats import Counters
+
+    s = media_settings
+    return _per_process(
+        ("counters", name),
+        lambda: Counters(
+            name,
+            key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
+            redis_factory=redis_client if s.REDIS_URL else None,
+            guard=redis_guard(),
+        ),
+    )
+
+
+def negative_cache(namespace: str):
+    """The negative cache for ``namespace`` (``"url"``, ``"whatsapp"``); see ``fetch.negative``."""
+    from .fetch.negative import NegativeCache
+
+    s = media_settings
+    return _per_process(
+        ("negative", namespace),
+        lambda: NegativeCache(
+            namespace,
+            ttl=s.FAILED_MEDIA_TTL,
+            key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
+            redis_factory=redis_client if s.REDIS_URL else None,
+            guard=redis_guard(),
+        ),
+    )

@@ -7,6 +7,7 @@ a silently ignored ``MEDIA_REDIS_TTL=abc`` is how caches end up with no expiry i
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -80,7 +81,7 @@ class Env:
             number = float(value)
         except ValueError:
             number = float("nan")
-        if not number >= minimum:  # NaN fails this too
+        if not (math.isfinite(number) and number >= minimum):
             self.invalid(name, value, f"a number >= {minimum}")
             return default
         return number
@@ -104,7 +105,8 @@ class Env:
         if not value:
             return value
         parts = urlsplit(value)
-        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        has_location = parts.netloc or (parts.scheme == "unix" and parts.path)
+        if parts.scheme not in schemes or not has_location:
             self.invalid(name, value, "a URL starting with " + " or ".join(f"{s}://" for s in schemes))
             return default
         return value

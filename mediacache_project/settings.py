@@ -19,9 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
 
 
-def project_path(name: str) -> Path:
+def project_path(name: str, default: str | None = None) -> Path:
     """A path setting; relative values are relative to the project root, not the cwd."""
-    path = Path(env.str(name, DEFAULTS[name])).expanduser()
+    path = Path(env.str(name, DEFAULTS[name] if default is None else default)).expanduser()
     return path if path.is_absolute() else BASE_DIR / path
 
 
@@ -102,7 +102,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = project_path("STATIC_ROOT") if env.raw("STATIC_ROOT") else BASE_DIR / "var" / "static"
+STATIC_ROOT = project_path("STATIC_ROOT", "var/static")
 
 # --- Redis: hot tier, fill locks, counters and the @cached cache ------------------------------
 REDIS_URL = env.url("REDIS_URL", "", ("redis", "rediss", "unix"))

@@ -63,7 +63,7 @@ class DiskTier:
             if not self._is_verified(blob, path, stat):
                 file.close()
                 return None
-            self._touch(path, stat)
+            self._touch(file, path, stat)
             return file
         except BaseException:
             file.close()
@@ -166,8 +166,11 @@ class DiskTier:
         self.delete(blob)
         return False
 
-    def _touch(self, path: Path, stat: os.stat_result) -> None:
-        """Record the read in atime (mtime untouched: it is part of the verified signature)."""
+    def _touch(self, file: BinaryIO, path: Path, stat: os.stat_result) -> None:
+        """Record the read in atime (mtime untouched: it is part of the verified signature).
+
+        Done through the open descriptor, so a file replaced at ``path`` meanwhile is not touched.
+        """
         now = time.time()
         key = str(path)
         with self._lock:
@@ -175,7 +178,7 @@ class DiskTier:
                 return
             self._touched[key] = now
         try:
-            os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
+            os.utime(file.fileno(), ns=(time.time_ns(), stat.st_mtime_ns))
         except OSError as error:  # a read-only or vanished file still serves
             logger.debug("media.atime_not_recorded path=%s: %s", path, error)
 

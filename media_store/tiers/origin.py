@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +24,7 @@ from media_store.digests import CHUNK_SIZE
 from media_store.exceptions import OriginUnavailable
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+BUCKET_CHECK_SECONDS = 60.0  # how long a confirmed bucket is trusted to exist
 
 
 class ChunkStream:
@@ -70,6 +73,7 @@ class S3Origin:
         timeout: float = 10.0,
     ) -> None:
         self.bucket = bucket
+        self._bucket_confirmed_until = 0.0
         config = Config(
             connect_timeout=min(timeout, 5.0),
             read_timeout=timeout,
@@ -92,7 +96,12 @@ class S3Origin:
 
     def head(self, key: str) -> int | None:
         response = self._call(self.client.head_object, Bucket=self.bucket, Key=key)
-        return None if response is None else int(response["ContentLength"])
+        if response is None:
+            # A HEAD 404 has no body: "no such key" and "no such bucket" look the same. A
+            # missing bucket is an outage (misconfiguration), not expired content.
+            self._confirm_bucket()
+            return None
+        return int(response["ContentLength"])
 
     def get(self, key: str) -> bytes | None:
         stream = self.open(key)
@@ -117,7 +126,7 @@ class S3Origin:
         extra = {"ContentType": content_type, "Metadata": metadata or {}}
         try:
             self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
-        except (BotoCoreError, ClientError, OSError) as error:
+        except (BotoCoreError, ClientError, Boto3Error, OSError) as error:  # upload_file wraps ClientError
             raise OriginUnavailable(f"s3 put {key}: {error}") from error
 
     def delete(self, key: str) -> None:
@@ -137,6 +146,13 @@ class S3Origin:
             self.client.head_bucket(Bucket=self.bucket)
         except (BotoCoreError, ClientError) as error:
             raise OriginUnavailable(f"s3 bucket {self.bucket}: {error}") from error
+
+    def _confirm_bucket(self) -> None:
+        now = time.monotonic()
+        if now < self._bucket_confirmed_until:
+            return
+        self.ping()
+        self._bucket_confirmed_until = now + BUCKET_CHECK_SECONDS
 
     def _call(self, method, **kwargs):
         try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEST_BUCKET = "mediacache-test"
 
 
 def free_port() -> int:
@@ -48,7 +49,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
-    def _spawn(self, args: list[str], *, env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
+    def spawn(self, args: list[str], *, env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
         self.log_path = log_path
         output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -79,7 +80,7 @@ class RedisServer(ServerProcess):
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self._spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        self.spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         wait_for_port(self.port, process=self.process)
         return self
 
@@ -93,7 +94,7 @@ class MotoS3Server(ServerProcess):
 
     def start(self) -> MotoS3Server:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        self._spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], env=env)
+        self.spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], env=env)
         wait_for_port(self.port, timeout=30, process=self.process)
         return self
 
@@ -141,22 +142,25 @@ class GunicornServer(ServerProcess):
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         super().__init__()
-        self.env = {**os.environ, **env, "PORT": str(self.port)}
+        inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}  # pytest's test settings
+        self.env = {**inherited, **env, "PORT": str(self.port)}
         self._log_path = log_path
 
     def manage(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=PROJECT_ROOT,
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,
-            check=check,
         )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
 
     def start(self) -> GunicornServer:
-        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], env=self.env, log_path=self._log_path)
+        self.spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], env=self.env, log_path=self._log_path)
         wait_for_port(self.port, timeout=30, process=self.process)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
