@@ -155,6 +155,16 @@ if MEDIA_S3_PREFIX and not MEDIA_S3_PREFIX.endswith("/"):
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# --- Celery (optional workers + beat) ---------------------------------------------------------
+CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", REDIS_URL, ("redis", "rediss", "amqp", "amqps", "memory"))
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # no broker: run tasks inline (embedded default)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another worker
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE: dict = {}
+
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
