@@ -6,7 +6,7 @@ into Django's settings for the session and stopped at the end.
 
 Per test: a unique Redis key prefix and S3 key prefix (no test sees another's keys, and no
 FLUSHDB is ever sent to a Redis that might be shared), private disk/origin folders under
-``tmp_path``, and the engine's per-process objects rebuilt.
+``tmp_path``, the per-worker process cache off, and the engine's per-process objects rebuilt.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def media_env(settings, tmp_path):
     settings.MEDIA_REDIS_KEY_PREFIX = f"mctest-{run}"
     settings.MEDIA_S3_PREFIX = f"t-{run}/"
     settings.PUBLIC_BASE_URL = "http://media.example.test"
+    # Tests look at the Redis tier; the per-worker cache in front of it has tests of its own
+    # (media_store/tests/test_process_cache.py), where it is switched back on.
+    settings.MEDIA_PROCESS_CACHE_BYTES = 0
     return settings
 
 

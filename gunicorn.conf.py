@@ -6,6 +6,15 @@ files (and byte ranges of them) leave through the kernel without passing through
 """
 
 import os
+import shutil
+import tempfile
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this folder and a
+# scrape of any worker sums them. A fresh folder per server start (unless set explicitly),
+# removed again when the server exits.
+_OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _OWN_METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediacache-metrics-")
 
 wsgi_app = "mediacache_project.wsgi:application"
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
@@ -19,6 +28,18 @@ sendfile = True
 accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in ("1", "true", "yes", "on") else None
 errorlog = "-"
 control_socket_disable = True  # no runtime control socket: nothing here uses it, and it clashes between instances
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges must not linger in the multiprocess files."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)
 
 
 def on_starting(server):

@@ -1,12 +1,25 @@
-"""Admin for messages and attachments: find any attachment by token, name or digest."""
+"""Admin for messages and attachments: find any attachment by token, name or digest; see and
+hear it inline; see which tiers hold it; warm, purge or verify its cached copies."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.html import format_html
 
+from media_store import runtime
+from media_store.exceptions import MediaError
+from media_store.verify import verify_blob
+
 from .models import Message, MessageAttachment
+
+PREVIEW_TAGS = {
+    "image": '<img src="{0}" alt="" style="max-width: 320px; max-height: 240px">',
+    "sticker": '<img src="{0}" alt="" style="max-width: 160px">',
+    "audio": '<audio controls preload="none" src="{0}"></audio>',
+    "video": '<video controls preload="none" width="320" src="{0}"></video>',
+}
 
 
 class AttachmentInline(admin.TabularInline):
@@ -28,14 +41,16 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(MessageAttachment)
 class MessageAttachmentAdmin(admin.ModelAdmin):
-    list_display = ("original_filename", "link", "media_type", "mime_type", "size", "created_at")
+    list_display = ("original_filename", "link", "media_type", "mime_type", "size", "expired", "created_at")
     list_filter = ("media_type", "created_at")
-    search_fields = ("=media_hash", "original_filename", "=sha256", "=md5_sum")
+    search_fields = ("=media_hash", "original_filename", "=sha256", "=md5_sum", "=whatsapp_media_id")
     date_hierarchy = "created_at"
     list_select_related = ("blob",)
     raw_id_fields = ("message", "blob")
     readonly_fields = (
+        "preview",
         "link",
+        "tiers",
         "media_hash",
         "short_url",
         "mime_type",
@@ -44,9 +59,11 @@ class MessageAttachmentAdmin(admin.ModelAdmin):
         "md5_sum",
         "width",
         "height",
+        "whatsapp_media_id",
         "created_at",
     )
     fields = ("message", "blob", "original_filename", "media_type", *readonly_fields)
+    actions = ("warm_cache", "purge_cache", "verify_integrity")
 
     def get_readonly_fields(self, request, obj=None):
         # The content is chosen when the attachment is created, never re-pointed afterwards.
@@ -56,8 +73,68 @@ class MessageAttachmentAdmin(admin.ModelAdmin):
     def link(self, obj: MessageAttachment) -> str:
         if not obj.short_url:
             return "—"
-        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.short_url)
+        return format_html(
+            '<a href="{0}" target="_blank" rel="noopener">{0}</a> '
+            '<button type="button" class="button" data-url="{0}" '
+            'onclick="navigator.clipboard.writeText(this.dataset.url)">copy</button>',
+            obj.short_url,
+        )
 
     @admin.display(description="size", ordering="file_size")
     def size(self, obj: MessageAttachment) -> str:
         return filesizeformat(obj.file_size) if obj.file_size is not None else "—"
+
+    @admin.display(description="expired", boolean=True)
+    def expired(self, obj: MessageAttachment) -> bool:
+        return obj.is_expired
+
+    @admin.display(description="preview")
+    def preview(self, obj: MessageAttachment) -> str:
+        tag = PREVIEW_TAGS.get(obj.media_type)
+        if not obj.media_hash or tag is None:
+            return "—"
+        return format_html(tag, reverse("media", kwargs={"token": obj.media_hash}))
+
+    @admin.display(description="held by")
+    def tiers(self, obj: MessageAttachment) -> str:
+        if not obj.blob_id:
+            return "—"
+        presence = runtime.get_store().presence(obj.blob.info())
+        return ", ".join(f"{tier}: {state}" for tier, state in presence.items())
+
+    @admin.action(description="Warm the cache (hot + disk) for the selected attachments")
+    def warm_cache(self, request, queryset) -> None:
+        store = runtime.get_store()
+        self._each_blob(request, queryset, "warmed", lambda blob: store.warm(blob.info()))
+
+    @admin.action(description="Purge the selected attachments from the cache (the origin keeps them)")
+    def purge_cache(self, request, queryset) -> None:
+        store = runtime.get_store()
+        self._each_blob(request, queryset, "purged", lambda blob: store.evict(blob.info()))
+
+    @admin.action(description="Verify the integrity of every stored and cached copy")
+    def verify_integrity(self, request, queryset) -> None:
+        store = runtime.get_store()
+        bad = []
+
+        def check(blob):
+            report = verify_blob(blob, store)
+            if report.bad_tiers:
+                states = ", ".join(f"{tier} {report.states[tier]}" for tier in report.bad_tiers)
+                bad.append(f"Blob {blob.sha256[:12]}…: {states} (run manage.py verify_media --repair)")
+
+        self._each_blob(request, queryset, "verified", check)
+        for line in bad:
+            self.message_user(request, line, messages.ERROR)
+
+    def _each_blob(self, request, queryset, verb: str, operation) -> None:
+        done, failures = 0, []
+        for blob in {attachment.blob for attachment in queryset.select_related("blob")}:
+            try:
+                operation(blob)
+                done += 1
+            except MediaError as error:
+                failures.append(f"Blob {blob.sha256[:12]}…: {error}")
+        self.message_user(request, f"{verb.capitalize()} {done} stored object(s)")
+        for failure in failures:
+            self.message_user(request, failure, messages.ERROR)

@@ -93,6 +93,27 @@ class MessageAttachment(models.Model):
                     raise
 
     @property
+    def is_expired(self) -> bool:
+        """The origin no longer has the content (lifecycle expiry, deletion): the URL answers 404."""
+        return self.blob.expired_at is not None
+
+    def evolution_media_payload(self) -> dict[str, str]:
+        """The fields Evolution API's ``sendMedia`` needs for this attachment.
+
+        Evolution derives the MIME type from ``fileName``, so it must carry the content's real
+        extension; ``mediatype`` is one of image/video/audio/document (stickers are sent as
+        images, with the extension in the URL for clients that read it from there). For voice
+        notes use ``sendWhatsAppAudio`` with ``{"audio": payload["media"]}``.
+        """
+        mediatype = {"sticker": "image"}.get(self.media_type, self.media_type)
+        return {
+            "mediatype": mediatype if mediatype in ("image", "video", "audio", "document") else "document",
+            "mimetype": self.mime_type,
+            "media": self.url_with_extension if self.media_type == "sticker" else self.short_url,
+            "fileName": self.original_filename or f"{self.media_type}-{self.sha256[:12]}{self.blob.extension}",
+        }
+
+    @property
     def url_with_extension(self) -> str:
         """The short URL plus the content's extension, for clients that read it from the URL."""
         return f"{self.short_url}{self.blob.extension}" if self.short_url else ""

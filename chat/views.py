@@ -7,10 +7,12 @@ content): one cached lookup, one call. It is csrf-exempt so that a POST gets the
 
 from __future__ import annotations
 
+import time
+
 from django.views.decorators.csrf import csrf_exempt
 
 from media_store import responses
-from media_store.views import SAFE_METHODS, serve_blob
+from media_store.views import NO_TIER, SAFE_METHODS, observe, serve_blob
 
 from .resolver import get_resolver
 
@@ -23,7 +25,9 @@ def media(request, token: str, ext: str | None = None):
     resolver = get_resolver()
     blob = resolver.resolve(token)
     if blob is None:
-        return responses.not_found()
+        response = responses.not_found()
+        observe(request, response, NO_TIER, time.perf_counter())
+        return response
     response = serve_blob(request, blob)
     if response.status_code == 404:
         resolver.forget(token)  # the content is gone: stop serving it from our memory

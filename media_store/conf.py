@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_REDIS_KEY_PREFIX": "mc",
     "MEDIA_MEMORY_TIER_MAX_BYTES": 268435456,  # in-process hot tier when REDIS_URL is empty
     "MEDIA_REDIS_RETRY_SECONDS": 5.0,  # after a Redis failure, skip Redis this long
+    "MEDIA_PROCESS_CACHE_BYTES": 67108864,  # per-worker memory in front of Redis (0: off)
+    "MEDIA_PROCESS_CACHE_SECONDS": 60.0,  # how long a worker keeps an object without asking Redis
     # Disk tier
     "MEDIA_CACHE_DIR": "var/cache/media",
     "MEDIA_CACHE_DAYS": 7,
@@ -58,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "WHATSAPP_GRAPH_URL": "https://graph.facebook.com/v21.0",
     # Operators
     "MEDIA_API_TOKEN": "",
+    # The generic @cached decorator: per-prefix TTL overrides, {"profiles": 300, ...}
+    "CACHE_TTLS": {},
 }
 
 

@@ -18,7 +18,7 @@ from .tiers.disk import DiskTier
 from .tiers.hot import MemoryHotTier, RedisHotTier
 from .tiers.origin import FilesystemOrigin, Origin, S3Origin
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # get_store() builds shared pieces under it
 _store: MediaStore | None = None
 _redis = None
 _redis_guard: OutageGuard | None = None
@@ -79,22 +79,23 @@ def build_origin() -> Origin:
 def build_store() -> MediaStore:
     s = media_settings
     redis_factory = redis_client if s.REDIS_URL else None
-    hot = disk = None
+    hot = disk = process = None
     if s.ENABLE_CACHING:
         if redis_factory:
             hot = RedisHotTier(redis_factory, s.MEDIA_REDIS_KEY_PREFIX, s.MEDIA_REDIS_TTL, redis_guard())
+            if s.MEDIA_PROCESS_CACHE_BYTES:
+                process = MemoryHotTier(s.MEDIA_PROCESS_CACHE_BYTES, s.MEDIA_PROCESS_CACHE_SECONDS, name="process")
         else:
             hot = MemoryHotTier(s.MEDIA_MEMORY_TIER_MAX_BYTES, s.MEDIA_REDIS_TTL)
         disk_guard = OutageGuard("disk", retry_seconds=0, log_interval=s.MEDIA_LOG_INTERVAL_SECONDS)
         disk = DiskTier(s.MEDIA_CACHE_DIR, guard=disk_guard)
-    locks = FillLocks(
-        wait_seconds=s.MEDIA_FILL_WAIT_SECONDS,
-        redis_factory=redis_factory,
-        key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
-        guard=redis_guard(),
-    )
     return MediaStore(
-        origin=build_origin(), hot=hot, disk=disk, locks=locks, max_hot_bytes=s.MEDIA_REDIS_MAX_OBJECT_BYTES
+        origin=build_origin(),
+        hot=hot,
+        disk=disk,
+        locks=fill_locks(),
+        max_hot_bytes=s.MEDIA_REDIS_MAX_OBJECT_BYTES,
+        process=process,
     )
 
 
@@ -115,6 +116,20 @@ def _per_process(key: tuple, build):
         if found is None:
             found = _shared[key] = build()
     return found
+
+
+def fill_locks() -> FillLocks:
+    """Single-flight locks (per process, then Redis), shared by the store and the WhatsApp fetcher."""
+    s = media_settings
+    return _per_process(
+        ("fill_locks",),
+        lambda: FillLocks(
+            wait_seconds=s.MEDIA_FILL_WAIT_SECONDS,
+            redis_factory=redis_client if s.REDIS_URL else None,
+            key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
+            guard=redis_guard(),
+        ),
+    )
 
 
 def counters(name: str):

@@ -20,12 +20,13 @@ from .digests import sha256_bytes
 from .exceptions import DigestMismatch, MediaNotFound, OriginUnavailable, TierUnavailable
 from .locks import FillLocks
 from .tiers.disk import DiskTier
-from .tiers.hot import HotTier
+from .tiers.hot import HotTier, MemoryHotTier
 from .tiers.origin import ChunkStream, Origin
 
 logger = logging.getLogger("media_store.store")
 
-CACHE_TIERS = ("memory", "redis", "disk")
+CACHE_TIERS = ("process", "memory", "redis", "disk")
+PROCESS_SHARE = 16  # an object may take at most 1/16 of the process cache (no LRU churn from big ones)
 
 
 @dataclass
@@ -56,12 +57,14 @@ class MediaStore:
         disk: DiskTier | None,
         locks: FillLocks,
         max_hot_bytes: int,
+        process: MemoryHotTier | None = None,
     ) -> None:
         self.origin = origin
         self.hot = hot
         self.disk = disk
         self.locks = locks
         self.max_hot_bytes = max_hot_bytes
+        self.process = process
 
     @property
     def caching(self) -> bool:
@@ -84,6 +87,8 @@ class MediaStore:
 
     def locate(self, blob: BlobInfo) -> str:
         """Which tier would serve the blob, without downloading it (for HEAD)."""
+        if self._fits_process(blob) and self.process.contains(blob.sha256):
+            return self.process.name
         if self._fits_hot(blob):
             try:
                 if self.hot.contains(blob.sha256):
@@ -96,8 +101,35 @@ class MediaStore:
             raise MediaNotFound(f"{blob.sha256} is gone from the origin")
         return "origin"
 
+    def presence(self, blob: BlobInfo) -> dict[str, str]:
+        """Which tiers hold a copy — ``yes``/``no``, ``down`` when a tier cannot be asked,
+        ``off`` when it is disabled or the object is too large for it (for operators)."""
+        report = {}
+        if self.hot is None or blob.size > self.max_hot_bytes:
+            report["hot"] = "off"
+        else:
+            try:
+                report["hot"] = "yes" if self.hot.contains(blob.sha256) else "no"
+            except TierUnavailable:
+                report["hot"] = "down"
+        report["disk"] = "off" if self.disk is None else ("yes" if self.disk.contains(blob) else "no")
+        try:
+            report["origin"] = "no" if self.origin.head(blob.origin_key) is None else "yes"
+        except OriginUnavailable:
+            report["origin"] = "down"
+        return report
+
+    def warm(self, blob: BlobInfo) -> str:
+        """Fill the cache tiers (one origin GET at most); returns the tier it was found in."""
+        content = self.fetch(blob)
+        if content.file is not None:
+            content.file.close()
+        return content.tier
+
     def evict(self, blob: BlobInfo) -> None:
-        """Drop cached copies (hot and disk); the origin keeps the content."""
+        """Drop cached copies (this process, hot and disk); the origin keeps the content."""
+        if self.process is not None:
+            self.process.delete(blob.sha256)
         if self.hot is not None:
             self._quietly(self.hot.delete, blob.sha256)
         if self.disk is not None:
@@ -107,11 +139,24 @@ class MediaStore:
     def _fits_hot(self, blob: BlobInfo) -> bool:
         return self.hot is not None and blob.size <= self.max_hot_bytes
 
+    def _fits_process(self, blob: BlobInfo) -> bool:
+        return self.process is not None and blob.size <= self.process.max_bytes // PROCESS_SHARE
+
+    def _remember(self, blob: BlobInfo, data: bytes) -> None:
+        """Keep verified bytes in this process, so the next hit needs no Redis round trip."""
+        if self._fits_process(blob):
+            self.process.set(blob.sha256, data)
+
     def _from_cache(self, blob: BlobInfo) -> Content | None:
+        if self._fits_process(blob):
+            data = self.process.get(blob.sha256)
+            if data is not None:
+                return Content(self.process.name, data=data)
         if self._fits_hot(blob):
             data = self._quietly(self.hot.get, blob.sha256)
             if data is not None and self._hot_copy_is_good(blob, data):
                 logger.debug("media.hit tier=%s hash=%s", self.hot.name, blob.sha256)
+                self._remember(blob, data)
                 return Content(self.hot.name, data=data)
         if self.disk is None:
             return None
@@ -123,6 +168,7 @@ class MediaStore:
             with file:  # small: promote to the hot tier and serve the same bytes
                 data = file.read()
             self._quietly(self.hot.set, blob.sha256, data)
+            self._remember(blob, data)
             return Content("disk", data=data)
         return Content("disk", file=file)
 
@@ -146,6 +192,7 @@ class MediaStore:
                 self._quietly(self.hot.set, blob.sha256, data)
             if self.disk is not None:
                 self._quietly(self.disk.write_bytes, blob, data)
+            self._remember(blob, data)
             return Content("origin", data=data)
         return self._fill_large(blob)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.http import HttpRequest, HttpResponse
 
-from . import http, responses, runtime
+from . import http, metrics, responses, runtime
 from .blobs import BlobInfo
 from .conf import media_settings
 from .exceptions import MediaNotFound, OriginUnavailable
@@ -15,25 +16,43 @@ from .ingest import mark_expired
 logger = logging.getLogger("media_store.views")
 
 SAFE_METHODS = ("GET", "HEAD")
+NO_TIER = "none"  # answered without touching a tier: 304, 404, 412, 416, 503
 
 
 def serve_blob(request: HttpRequest, blob: BlobInfo) -> HttpResponse:
     """GET/HEAD of one blob with Range, conditional requests and tier headers (CONTRACT §4)."""
+    started = time.perf_counter()
+    response, tier = _answer(request, blob)
+    observe(request, response, tier, started)
+    return response
+
+
+def observe(request: HttpRequest, response: HttpResponse, tier: str, started: float) -> None:
+    """Count one /media/ response in the Prometheus metrics."""
+    status = response.status_code
+    metrics.MEDIA_REQUESTS.labels(tier, str(status)).inc()
+    if request.method == "GET" and status in (200, 206):
+        metrics.MEDIA_BYTES.labels(tier).inc(int(response["Content-Length"]))
+    metrics.MEDIA_LATENCY.labels(tier).observe(time.perf_counter() - started)
+
+
+def _answer(request: HttpRequest, blob: BlobInfo) -> tuple[HttpResponse, str]:
     if request.method not in SAFE_METHODS:
-        return responses.method_not_allowed()
+        return responses.method_not_allowed(), NO_TIER
     decision = http.plan(request.method, request.headers, size=blob.size, etag=blob.etag)
     if not decision.has_body:
-        return responses.bodyless(decision, blob)
+        return responses.bodyless(decision, blob), NO_TIER
     store = runtime.get_store()
     try:
         if request.method == "HEAD":
-            return responses.media_response(blob, decision, None, store.locate(blob))
+            tier = store.locate(blob)
+            return responses.media_response(blob, decision, None, tier), tier
         content = store.fetch(blob)
-        return responses.media_response(blob, decision, content, content.tier)
+        return responses.media_response(blob, decision, content, content.tier), content.tier
     except MediaNotFound:
         logger.warning("media.gone hash=%s: origin object missing, marked expired", blob.sha256)
         mark_expired(blob.sha256)
-        return responses.not_found()
+        return responses.not_found(), NO_TIER
     except OriginUnavailable as error:
         logger.warning("media.unavailable hash=%s: %s", blob.sha256, error)
-        return responses.unavailable(media_settings.MEDIA_RETRY_AFTER_SECONDS)
+        return responses.unavailable(media_settings.MEDIA_RETRY_AFTER_SECONDS), NO_TIER

@@ -92,6 +92,20 @@ class Env:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
+    def seconds_map(self, name: str) -> dict[str, int]:
+        """``name=seconds,name=seconds`` (e.g. ``CACHE_TTLS=profiles=300,contacts=60``)."""
+        value = self.raw(name)
+        if value is None:
+            return {}
+        result: dict[str, int] = {}
+        for item in value.split(","):
+            key, _, seconds = item.strip().partition("=")
+            if not key.strip() or not seconds.strip().isdigit() or int(seconds) <= 0:
+                self.invalid(name, value, "name=seconds pairs separated by commas, seconds > 0")
+                return {}
+            result[key.strip()] = int(seconds)
+        return result
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.str(name, default).lower()
         if value not in choices:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from media_store.conf import DEFAULTS
 
 from .env import Env
@@ -77,7 +79,7 @@ WSGI_APPLICATION = "mediacache_project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -126,6 +128,8 @@ MEDIA_REDIS_MAX_OBJECT_BYTES = typed("MEDIA_REDIS_MAX_OBJECT_BYTES")
 MEDIA_REDIS_KEY_PREFIX = typed("MEDIA_REDIS_KEY_PREFIX")
 MEDIA_MEMORY_TIER_MAX_BYTES = typed("MEDIA_MEMORY_TIER_MAX_BYTES")
 MEDIA_REDIS_RETRY_SECONDS = typed("MEDIA_REDIS_RETRY_SECONDS")
+MEDIA_PROCESS_CACHE_BYTES = typed("MEDIA_PROCESS_CACHE_BYTES")
+MEDIA_PROCESS_CACHE_SECONDS = typed("MEDIA_PROCESS_CACHE_SECONDS")
 MEDIA_CACHE_DAYS = typed("MEDIA_CACHE_DAYS")
 MEDIA_DISK_MAX_BYTES = typed("MEDIA_DISK_MAX_BYTES")
 ENABLE_CACHING = typed("ENABLE_CACHING")
@@ -145,11 +149,15 @@ DOWNLOAD_MAX_BYTES = typed("DOWNLOAD_MAX_BYTES")
 DOWNLOAD_ALLOW_PRIVATE_NETWORKS = typed("DOWNLOAD_ALLOW_PRIVATE_NETWORKS")
 WHATSAPP_TOKEN = typed("WHATSAPP_TOKEN")
 MEDIA_API_TOKEN = typed("MEDIA_API_TOKEN")
+CACHE_TTLS = env.seconds_map("CACHE_TTLS")
 
 if MEDIA_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:
     env.errors.append("AWS_STORAGE_BUCKET_NAME is not set: it is required when MEDIA_STORAGE=s3")
 if MEDIA_S3_PREFIX and not MEDIA_S3_PREFIX.endswith("/"):
     MEDIA_S3_PREFIX += "/"
+
+# `make bench` only: serve the bare floor view (mediacache_project/floor.py) from this folder.
+BENCH_FLOOR_DIR = env.str("BENCH_FLOOR_DIR", "")
 
 # Uploads are streamed to disk by media_store.upload; Django itself must not buffer them.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
@@ -163,7 +171,9 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for ano
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "cleanup-old-media": {"task": "media_store.tasks.cleanup_old_media", "schedule": crontab(hour=3, minute=0)},
+}
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,22 +1,47 @@
-"""URL map (CONTRACT §4). Operator routes under /media/ come before the token catch-all."""
+"""URL map (CONTRACT §4).
 
+``/media/<hash>`` comes first: it is the hot path, and Django tries patterns in order. Then the
+operator routes under ``/media/``, then everything else; anything else under ``/media/`` is a
+tiny 404 (never an HTML page: gateways would send it as the media).
+"""
+
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from chat import views as chat_views
 from chat.api import AttachmentViewSet
+from chat.api_downloads import MediaDownloadView
+from chat.views_whatsapp import WhatsAppMediaView
+from media_store import operator_api
+from media_store.admin_views import media_cache_page
 from media_store.health import healthz
+from mediacache_project.floor import floor
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("attachments", AttachmentViewSet, basename="attachment")
 
 urlpatterns = [
+    re_path(r"^media/(?P<token>[0-9a-f]{32})(?:\.(?P<ext>[A-Za-z0-9]{1,10}))?$", chat_views.media, name="media"),
+    path("media", WhatsAppMediaView.as_view(), name="whatsapp-media"),
+    path("media/stats", operator_api.MediaStatsView.as_view(), name="media-stats"),
+    path("media/cleanup", operator_api.MediaCleanupView.as_view(), name="media-cleanup"),
+    re_path(r"^media/(?P<rest>.*)$", chat_views.unknown_media, name="media-unknown"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", operator_api.MetricsView.as_view(), name="metrics"),
     path("api/", include(router.urls)),
+    path("api/media/download", MediaDownloadView.as_view(), name="media-download"),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path("admin/cache/stats", operator_api.CacheStatsView.as_view(), name="cache-stats"),
+    path("admin/cache/clear/<str:prefix>", operator_api.CacheClearView.as_view(), name="cache-clear"),
+    path("admin/cache/flush", operator_api.CacheFlushView.as_view(), name="cache-flush"),
+    path("admin/media-cache/", admin.site.admin_view(media_cache_page), name="media-cache"),
     path("admin/", admin.site.urls),
-    path("", include("chat.urls")),
 ]
+
+if settings.BENCH_FLOOR_DIR:  # the benchmark's bare-Django floor; never set in production
+    urlpatterns.insert(0, path("bench/floor/<str:name>", floor, name="bench-floor"))

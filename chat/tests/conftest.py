@@ -57,7 +57,7 @@ def origin_objects(settings):
     """The origin's objects under this test's key prefix, as ``[(key, size), ...]``."""
 
     def objects() -> list[tuple[str, int]]:
-        return sorted(runtime.get_origin().iter_objects(settings.MEDIA_S3_PREFIX))
+        return sorted((item.key, item.size) for item in runtime.get_origin().iter_objects(settings.MEDIA_S3_PREFIX))
 
     return objects
 

@@ -13,6 +13,7 @@ Retries are not done here (see ``retry.RetryPolicy``): one call, one attempt.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -23,11 +24,12 @@ from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge
 from media_store.staging import StagedFile
 
 from .retry import parse_retry_after
-from .ssrf import BlockedAddress, check_url, redact, safe_session
+from .ssrf import BlockedAddress, check_url, redact, redact_text, safe_session
 
 READ_SIZE = 64 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 USER_AGENT = "mediacache/1.0 (+https://github.com/mediacache; media fetcher)"
+_POOL_PREFIX = re.compile(r"^\w+\(host='[^']*', port=\d+\):\s*")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Downloader:
         self.clock = clock
         self.session = safe_session(allow_private=allow_private, max_redirects=max_redirects, user_agent=user_agent)
 
+    def close(self) -> None:
+        """Release the session's pooled connections (a Downloader is cheap; make one per job)."""
+        self.session.close()
+
     def download(self, url: str, staged: StagedFile, *, headers: dict[str, str] | None = None) -> Fetched:
         """Stream ``url`` into ``staged`` (one attempt). Raises DownloadError/PayloadTooLarge."""
         check_url(url)
@@ -67,11 +73,14 @@ class Downloader:
         except BlockedAddress as error:
             raise BlockedURL(f"refused to fetch {redact(url)}: {error}") from None
         except requests.TooManyRedirects:
-            raise DownloadError(f"{redact(url)}: more than 5 redirects", permanent=True) from None
+            limit = self.session.max_redirects
+            raise DownloadError(f"{redact(url)}: more than {limit} redirects", permanent=True) from None
+        except requests.exceptions.InvalidSchema:  # a redirect to file:, ftp:, gopher:, …
+            raise BlockedURL(f"refused to fetch {redact(url)}: redirected to a non-http(s) URL") from None
         except (requests.ConnectionError, requests.Timeout) as error:
             raise DownloadError(f"{redact(url)}: {_reason(error)}") from None
         except requests.RequestException as error:  # invalid URL, invalid header, …
-            raise DownloadError(f"{redact(url)}: {error}", permanent=True) from None
+            raise DownloadError(f"{redact(url)}: {redact_text(str(error))}", permanent=True) from None
         with response:
             self._check_status(url, response)
             self._check_declared_length(response, staged)
@@ -115,7 +124,18 @@ class Downloader:
             raise DownloadError(f"{redact(url)}: connection broke mid-download ({_reason(error)})") from None
 
 
-def _reason(error: Exception) -> str:
-    """The innermost useful message of a requests/urllib3 error chain, without the URL."""
-    text = str(error)
-    return text.split(": ", 1)[-1][:200] if text else type(error).__name__
+def _reason(error: BaseException) -> str:
+    """The innermost useful message of a requests/urllib3 error chain, without pool or URL.
+
+    requests wraps urllib3's MaxRetryError, which wraps the real cause (``.reason``); their
+    messages repeat the pool and the request path, which may carry a token in its query.
+    """
+    while True:
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[0], BaseException):
+            inner = error.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
+    text = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+    return redact_text(_POOL_PREFIX.sub("", text))[:200] or type(error).__name__

@@ -11,6 +11,7 @@ addresses pass, unless ``DOWNLOAD_ALLOW_PRIVATE_NETWORKS`` is set.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from functools import cache
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,8 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from media_store.exceptions import BlockedURL
 
 ALLOWED_SCHEMES = ("http", "https")
+_USERINFO = re.compile(r"//[^/?#]*@")
+_USERINFO_IN_TEXT = re.compile(r"//[^/?#\s'\"]*@")
 
 # Explicit, so the policy reads as a list (is_global covers them, this documents them).
 FORBIDDEN_NETWORKS = tuple(
@@ -82,7 +85,10 @@ def is_forbidden(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -
 
 def check_url(url: str) -> None:
     """Refuse non-http(s) URLs and URLs without a host before any work is done."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # e.g. an unclosed "[" in the host
+        raise BlockedURL(f"not a valid URL: {error}") from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise BlockedURL(f"only http and https URLs can be downloaded, not {parts.scheme or 'a relative URL'!r}")
     if not parts.hostname:
@@ -91,12 +97,21 @@ def check_url(url: str) -> None:
 
 def redact(url: str) -> str:
     """The URL without user:password (safe to log)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USERINFO.sub("//***@", url)
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, f"***@{netloc}", parts.path, parts.query, ""))
+    # Keep host:port exactly as written: ``parts.port`` raises on a malformed port, and a
+    # URL that failed to parse is exactly the kind that ends up in an error message.
+    host_and_port = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host_and_port}", parts.path, parts.query, ""))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the user:password of every URL in it removed (library error messages quote URLs)."""
+    return _USERINFO_IN_TEXT.sub("//***@", text)
 
 
 def _connect_vetted(conn: HTTPConnection, allow_private: bool) -> socket.socket:

@@ -8,6 +8,7 @@ re-hash. A file that fails the check is deleted and never served.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -28,6 +29,7 @@ from media_store.guard import OutageGuard
 logger = logging.getLogger("media_store.disk")
 
 TEMP_DIR = ".tmp"
+FOLDER_TYPES = {"images": "image", "videos": "video", "audio": "audio", "documents": "document"}
 ACCESS_TOUCH_SECONDS = 3600  # record a read in atime at most this often (LRU cleanup uses it)
 
 
@@ -59,6 +61,9 @@ class DiskTier:
         except OSError as error:
             raise self._unavailable(error) from error
         try:
+            if not _share_lock(file):  # cleanup is removing it this very moment
+                file.close()
+                return None
             stat = os.fstat(file.fileno())
             if not self._is_verified(blob, path, stat):
                 file.close()
@@ -118,6 +123,20 @@ class DiskTier:
         with self._lock:
             self._verified.pop(str(path), None)
         return _unlink(path)
+
+    def usage(self) -> dict[str, dict[str, int]]:
+        """Files and bytes per media type (``image``/``video``/``audio``/``document``), temp files excluded."""
+        report = {}
+        for folder, media_type in FOLDER_TYPES.items():
+            count = size = 0
+            base = self.root / folder
+            if base.is_dir():
+                for entry in os.scandir(base):
+                    if entry.is_file(follow_symlinks=False):
+                        count += 1
+                        size += entry.stat(follow_symlinks=False).st_size
+            report[media_type] = {"count": count, "size": size}
+        return report
 
     def temp_dir(self) -> Path:
         path = self.root / TEMP_DIR
@@ -181,6 +200,35 @@ class DiskTier:
             os.utime(file.fileno(), ns=(time.time_ns(), stat.st_mtime_ns))
         except OSError as error:  # a read-only or vanished file still serves
             logger.debug("media.atime_not_recorded path=%s: %s", path, error)
+
+
+def _share_lock(file: BinaryIO) -> bool:
+    """Hold a shared flock while the file is open: cleanup skips files someone is reading.
+
+    Released by the kernel when the file is closed (after the response is sent).
+    """
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def remove_if_idle(path: str | Path) -> bool:
+    """Delete ``path`` unless a reader holds it open (see ``_share_lock``); True if removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    try:
+        return _unlink(path)
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: str | Path) -> bool:

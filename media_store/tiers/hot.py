@@ -33,12 +33,20 @@ class HotTier(Protocol):
 
 
 class MemoryHotTier:
-    """A bounded LRU of bytes with a TTL, private to this process (the embedded default)."""
+    """A bounded LRU of bytes with a TTL, private to this process.
 
-    name = "memory"
+    Two uses: the hot tier itself when there is no Redis (the embedded default, ``memory``),
+    and the small ``process`` cache in front of Redis that lets a worker answer its most
+    requested objects without a network round trip (content is immutable, so a copy that was
+    verified once can never be stale; the TTL only bounds how long a purge takes to reach it).
+    """
+
     trusted = True
 
-    def __init__(self, max_bytes: int, ttl: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_bytes: int, ttl: float, clock: Callable[[], float] = time.monotonic, *, name: str = "memory"
+    ) -> None:
+        self.name = name
         self.max_bytes = max_bytes
         self.ttl = ttl
         self.clock = clock

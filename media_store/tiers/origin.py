@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import boto3
 from boto3.exceptions import Boto3Error
@@ -22,9 +22,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media_store.digests import CHUNK_SIZE
 from media_store.exceptions import OriginUnavailable
+from media_store.metrics import counted_origin_call
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 BUCKET_CHECK_SECONDS = 60.0  # how long a confirmed bucket is trusted to exist
+
+
+class StoredObject(NamedTuple):
+    key: str
+    size: int
+    modified: float  # unix time of the last write
 
 
 class ChunkStream:
@@ -54,7 +61,7 @@ class Origin(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def iter_objects(self, prefix: str) -> Iterator[tuple[str, int]]: ...
+    def iter_objects(self, prefix: str) -> Iterator[StoredObject]: ...
 
     def ping(self) -> None: ...
 
@@ -94,6 +101,7 @@ class S3Origin:
             config=config,
         )
 
+    @counted_origin_call("head")
     def head(self, key: str) -> int | None:
         response = self._call(self.client.head_object, Bucket=self.bucket, Key=key)
         if response is None:
@@ -112,6 +120,7 @@ class S3Origin:
         finally:
             stream.close()
 
+    @counted_origin_call("get")
     def open(self, key: str, start: int | None = None, end: int | None = None) -> ChunkStream | None:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if start is not None:
@@ -122,6 +131,7 @@ class S3Origin:
         body = response["Body"]
         return ChunkStream(self._chunks(body), body.close)
 
+    @counted_origin_call("put")
     def put(self, key: str, path: str | Path, content_type: str, metadata: dict[str, str] | None = None) -> None:
         extra = {"ContentType": content_type, "Metadata": metadata or {}}
         try:
@@ -129,15 +139,17 @@ class S3Origin:
         except (BotoCoreError, ClientError, Boto3Error, OSError) as error:  # upload_file wraps ClientError
             raise OriginUnavailable(f"s3 put {key}: {error}") from error
 
+    @counted_origin_call("delete")
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=key)
 
-    def iter_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+    @counted_origin_call("list")
+    def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield item["Key"], int(item["Size"])
+                    yield StoredObject(item["Key"], int(item["Size"]), item["LastModified"].timestamp())
         except (BotoCoreError, ClientError) as error:
             raise OriginUnavailable(f"s3 list {prefix}: {error}") from error
 
@@ -186,6 +198,7 @@ class FilesystemOrigin:
             raise ValueError(f"origin key escapes the origin folder: {key!r}")
         return path
 
+    @counted_origin_call("head")
     def head(self, key: str) -> int | None:
         try:
             return self.path(key).stat().st_size
@@ -194,6 +207,7 @@ class FilesystemOrigin:
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
 
+    @counted_origin_call("get")
     def get(self, key: str) -> bytes | None:
         try:
             return self.path(key).read_bytes()
@@ -202,6 +216,7 @@ class FilesystemOrigin:
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
 
+    @counted_origin_call("get")
     def open(self, key: str, start: int | None = None, end: int | None = None) -> ChunkStream | None:
         try:
             file = open(self.path(key), "rb")  # noqa: SIM115 (closed by ChunkStream.close)
@@ -214,6 +229,7 @@ class FilesystemOrigin:
         remaining = None if end is None else end - (start or 0) + 1
         return ChunkStream(_read_chunks(file, remaining), file.close)
 
+    @counted_origin_call("put")
     def put(self, key: str, path: str | Path, content_type: str, metadata: dict[str, str] | None = None) -> None:
         final = self.path(key)
         temp_path = None
@@ -230,13 +246,15 @@ class FilesystemOrigin:
                 Path(temp_path).unlink(missing_ok=True)
             raise OriginUnavailable(f"filesystem origin put {key}: {error}") from error
 
+    @counted_origin_call("delete")
     def delete(self, key: str) -> None:
         try:
             self.path(key).unlink(missing_ok=True)
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin delete {key}: {error}") from error
 
-    def iter_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
+    @counted_origin_call("list")
+    def iter_objects(self, prefix: str) -> Iterator[StoredObject]:
         base = self.root / prefix
         if not base.exists():
             return
@@ -245,7 +263,8 @@ class FilesystemOrigin:
                 if filename.startswith(".put-"):
                     continue
                 full = Path(dirpath) / filename
-                yield str(full.relative_to(self.root)), full.stat().st_size
+                stat = full.stat()
+                yield StoredObject(str(full.relative_to(self.root)), stat.st_size, stat.st_mtime)
 
     def ping(self) -> None:
         try:

@@ -96,6 +96,7 @@ def start_media_server(tmp_path_factory, redis_url, s3_server, e2e_database_url)
             "GUNICORN_THREADS": "8",
             "MEDIA_ORIGIN_TIMEOUT": "2",
             "LOG_LEVEL": "info",
+            "MEDIA_PROCESS_CACHE_BYTES": "0",  # see the hot tier itself; test_process_cache.py turns it on
             **env,
         }
         server = GunicornServer(environment, log_path=work / "gunicorn.log")

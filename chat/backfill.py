@@ -1,0 +1,127 @@
+"""Fill ``media_hash``/``short_url`` on attachments that lack them, and rebuild short URLs.
+
+Both walk the table in primary-key order, one batch per transaction, selecting only rows that
+still need work — so a run killed half-way resumes where it stopped, a second run changes
+nothing, and memory stays flat (a batch of ids and tokens at a time). Rows are locked per
+batch (``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it) and updated only where
+they still lack a token, so the running app's own saves are never overwritten.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
+
+from media_store.conf import media_settings
+from media_store.digests import new_token
+from media_store.progress import NO_PROGRESS, Progress
+
+from .models import MessageAttachment, short_url_for
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass
+class BatchReport:
+    candidates: int = 0  # rows needing work when the run started
+    updated: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.updated / self.seconds if self.seconds else 0.0
+
+
+def missing_tokens() -> Q:
+    return Q(media_hash__isnull=True) | Q(media_hash="") | Q(short_url__isnull=True) | Q(short_url="")
+
+
+def backfill_media_hashes(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
+) -> BatchReport:
+    """Give every attachment without a token a fresh 128-bit one and its short URL."""
+    _check_batch_size(batch_size)
+    report = BatchReport(dry_run=dry_run, candidates=MessageAttachment.objects.filter(missing_tokens()).count())
+    if dry_run:
+        return report
+    progress.set_total(report.candidates)
+    started = time.monotonic()
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                _lock(MessageAttachment.objects.filter(missing_tokens(), pk__gt=last_pk))
+                .order_by("pk")
+                .values_list("pk", "media_hash")[:batch_size]
+            )
+            if not rows:
+                break
+            last_pk = rows[-1][0]
+            changed = _fill_batch(rows)
+        report.updated += changed
+        report.batches += 1
+        progress.advance(len(rows))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _fill_batch(rows: list[tuple[int, str | None]]) -> int:
+    """Tokens for the rows without one, short URLs for all; retried on a (2^-128) collision."""
+    for _attempt in range(3):
+        objects = []
+        for pk, token in rows:
+            token = token or new_token()
+            objects.append(MessageAttachment(pk=pk, media_hash=token, short_url=short_url_for(token)))
+        try:
+            with transaction.atomic():
+                return MessageAttachment.objects.bulk_update(objects, ["media_hash", "short_url"])
+        except IntegrityError:
+            continue
+    raise IntegrityError("could not find unused tokens for a batch after 3 attempts")
+
+
+def rebuild_short_urls(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
+) -> BatchReport:
+    """Point every ``short_url`` at the current ``PUBLIC_BASE_URL`` (after a domain change)."""
+    _check_batch_size(batch_size)
+    prefix = f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/"
+    expected = Concat(Value(prefix), "media_hash")
+    stale = (
+        MessageAttachment.objects.filter(media_hash__isnull=False).exclude(media_hash="").exclude(short_url=expected)
+    )
+    report = BatchReport(dry_run=dry_run, candidates=stale.count())
+    if dry_run:
+        return report
+    progress.set_total(report.candidates)
+    started = time.monotonic()
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            pks = list(_lock(stale.filter(pk__gt=last_pk)).order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not pks:
+                break
+            last_pk = pks[-1]
+            report.updated += MessageAttachment.objects.filter(pk__in=pks).update(short_url=expected)
+        report.batches += 1
+        progress.advance(len(pks))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _lock(queryset):
+    """Lock the batch against concurrent writers where the database supports it (PostgreSQL)."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not 1 <= batch_size <= 100_000:
+        raise ValueError(f"batch size must be between 1 and 100000, not {batch_size}")

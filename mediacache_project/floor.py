@@ -1,0 +1,31 @@
+"""The benchmark's floor: a bare Django view returning the same bytes from memory.
+
+Routed only when ``BENCH_FLOOR_DIR`` is set (``make bench`` sets it; production never does).
+It goes through the same middleware stack as ``/media/<hash>``, so the ratio between the two
+is the cost of mediacache itself, not of Django.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@cache
+def _payload(name: str) -> bytes:
+    path = Path(settings.BENCH_FLOOR_DIR) / f"{name}.bin"
+    if not _NAME.fullmatch(name) or not path.is_file():
+        raise Http404("no such payload")
+    return path.read_bytes()
+
+
+@csrf_exempt
+def floor(request, name: str) -> HttpResponse:
+    return HttpResponse(_payload(name), content_type="application/octet-stream")
