@@ -23,8 +23,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-## The benchmark (never part of `make test`).
+## The benchmark (never part of `make test`): needs wrk and ab (apache2-utils), installed here if missing.
 bench: install
+	@command -v wrk >/dev/null && command -v ab >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk apache2-utils)
 	$(BIN)/python scripts/bench.py
 
 lint: install

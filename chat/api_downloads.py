@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from media_store import downloads
+from media_store.fetch import urls as url_ingest
 from media_store.mediatypes import MEDIA_TYPES
 
 from . import services
@@ -38,8 +38,8 @@ class MediaDownloadView(APIView):
         form = DownloadRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         url = form.validated_data["url"]
-        with downloads.fetch(url) as download, transaction.atomic():
-            blob, _created = downloads.store_download(download)
+        with url_ingest.fetch(url) as download, transaction.atomic():
+            blob, _created = url_ingest.store_download(download)
             attachment = services.attach_blob(
                 blob,
                 filename=form.validated_data.get("filename") or download.filename,

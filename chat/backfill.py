@@ -72,18 +72,38 @@ def backfill_media_hashes(
 
 
 def _fill_batch(rows: list[tuple[int, str | None]]) -> int:
-    """Tokens for the rows without one, short URLs for all; retried on a (2^-128) collision."""
+    """Tokens for the rows without one, short URLs for all; retried on a (2^-128) collision.
+
+    One prepared ``UPDATE … WHERE id = %s`` run with ``executemany`` (a pipeline on
+    PostgreSQL): several times faster than ``bulk_update``'s ``CASE WHEN id = …`` per column,
+    whose cost grows with the square of the batch. The ``WHERE`` also re-checks that the row
+    still lacks its URL, so a concurrent save() by the app is never overwritten.
+    """
     for _attempt in range(3):
-        objects = []
+        params = []
         for pk, token in rows:
             token = token or new_token()
-            objects.append(MessageAttachment(pk=pk, media_hash=token, short_url=short_url_for(token)))
+            params.append((token, short_url_for(token), pk))
         try:
-            with transaction.atomic():
-                return MessageAttachment.objects.bulk_update(objects, ["media_hash", "short_url"])
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(_update_sql(), params)
+                return cursor.rowcount
         except IntegrityError:
             continue
     raise IntegrityError("could not find unused tokens for a batch after 3 attempts")
+
+
+def _update_sql() -> str:
+    meta = MessageAttachment._meta
+    quote = connection.ops.quote_name
+    table, token, url, pk = (
+        quote(meta.db_table),
+        quote(meta.get_field("media_hash").column),
+        quote(meta.get_field("short_url").column),
+        quote(meta.pk.column),
+    )
+    missing = f"({token} IS NULL OR {token} = '' OR {url} IS NULL OR {url} = '')"
+    return f"UPDATE {table} SET {token} = %s, {url} = %s WHERE {pk} = %s AND {missing}"
 
 
 def rebuild_short_urls(

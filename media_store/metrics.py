@@ -46,6 +46,17 @@ NEGATIVE_CACHE_HITS = Counter(
 )
 
 
+@functools.cache
+def media_series(tier: str, status: int):
+    """The (requests, bytes, latency) series of one tier and status, looked up once per process:
+    ``labels()`` costs more than the increment itself on the hot path."""
+    return (
+        MEDIA_REQUESTS.labels(tier, str(status)),
+        MEDIA_BYTES.labels(tier),
+        MEDIA_LATENCY.labels(tier),
+    )
+
+
 def counted_origin_call(operation: str):
     """Count an origin method's calls and its outages under ``operation``."""
 

@@ -55,7 +55,7 @@ def hot_tier_report() -> dict:
         "backend": "redis",
         "status": "ok",
         "keys": keys,
-        "bytes": size,
+        "bytes": size,  # what the blob keys occupy in Redis (MEMORY USAGE), overhead included
         "used_memory": memory.get("used_memory", 0),
         "used_memory_human": memory.get("used_memory_human", ""),
         "maxmemory": memory.get("maxmemory", 0),
@@ -74,8 +74,8 @@ def _blob_keys_and_bytes(client, pattern: str) -> tuple[int, int]:
     def measure() -> int:
         pipe = client.pipeline(transaction=False)
         for key in batch:
-            pipe.strlen(key)
-        return sum(pipe.execute())
+            pipe.memory_usage(key, samples=0)
+        return sum(size or 0 for size in pipe.execute())
 
     for key in client.scan_iter(match=pattern, count=SCAN_BATCH):
         keys += 1

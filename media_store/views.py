@@ -30,10 +30,11 @@ def serve_blob(request: HttpRequest, blob: BlobInfo) -> HttpResponse:
 def observe(request: HttpRequest, response: HttpResponse, tier: str, started: float) -> None:
     """Count one /media/ response in the Prometheus metrics."""
     status = response.status_code
-    metrics.MEDIA_REQUESTS.labels(tier, str(status)).inc()
+    requests, served, latency = metrics.media_series(tier, status)
+    requests.inc()
     if request.method == "GET" and status in (200, 206):
-        metrics.MEDIA_BYTES.labels(tier).inc(int(response["Content-Length"]))
-    metrics.MEDIA_LATENCY.labels(tier).observe(time.perf_counter() - started)
+        served.inc(int(response["Content-Length"]))
+    latency.observe(time.perf_counter() - started)
 
 
 def _answer(request: HttpRequest, blob: BlobInfo) -> tuple[HttpResponse, str]:

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from chat.models import MessageAttachment
-from media_store import downloads
+from media_store.fetch import urls as url_ingest
 from media_store.models import Blob, SourceURL
 from tests.support.http import LocalHTTPServer, respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, pdf_bytes, png_bytes, random_bytes
@@ -35,7 +35,7 @@ def allow_private(settings):
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
     recorded: list[float] = []
-    monkeypatch.setattr(downloads, "sleep", recorded.append)
+    monkeypatch.setattr(url_ingest, "sleep", recorded.append)
     return recorded
 
 

@@ -20,6 +20,7 @@ from media_store.blobs import BlobInfo
 from media_store.ingest import store_file
 from media_store.models import Blob
 from media_store.store import MediaStore
+from media_store.tiers.hot import unpack, write_chunks
 from tests.support.servers import RedisServer, free_port
 
 
@@ -41,10 +42,22 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class RawRedis(redis.Redis):
+    """A plain client whose ``get``/``set`` read and write hot-tier values in their stored form
+    (a hash of chunks, see ``tiers.hot``), so tests can inspect or corrupt them directly."""
+
+    def get(self, key):
+        fields = self.hgetall(key)
+        return unpack(fields) if fields else None
+
+    def set(self, key, value, **kwargs):
+        write_chunks(self, key, value, ttl=0)
+
+
 @pytest.fixture
 def raw_redis(redis_url) -> Iterator[redis.Redis]:
     """A plain client on the session Redis, to read what the engine stored."""
-    client = redis.Redis.from_url(redis_url)
+    client = RawRedis.from_url(redis_url)
     yield client
     client.close()
 

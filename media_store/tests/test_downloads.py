@@ -1,6 +1,6 @@
 """``media_store.downloads`` (CONTRACT §6) against a real local HTTP server, Redis and S3 (moto).
 
-The server serves real PNG/JPEG/MP4/PDF/OGG bytes; retries never sleep (``downloads.sleep``
+The server serves real PNG/JPEG/MP4/PDF/OGG bytes; retries never sleep (``fetch.urls.sleep``
 is replaced by a recorder); the negative cache runs on a fake clock where a test crosses its TTL.
 """
 
@@ -31,7 +31,9 @@ from media_store.downloads import (
     verify_cached_media,
 )
 from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge, RecentlyFailed, RejectedMedia
+from media_store.fetch import urls as url_ingest
 from media_store.models import Blob, SourceURL
+from media_store.tiers import disk as disk_tier
 from tests.support.http import LocalHTTPServer, respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
@@ -56,7 +58,7 @@ def allow_private(settings):
 def sleeps(monkeypatch) -> list[float]:
     """Waits the retry policy asked for; nothing really sleeps."""
     recorded: list[float] = []
-    monkeypatch.setattr(downloads, "sleep", recorded.append)
+    monkeypatch.setattr(url_ingest, "sleep", recorded.append)
     return recorded
 
 
@@ -616,14 +618,14 @@ def test_image_dimensions(tmp_path, settings):
 
 
 def test_an_unexpected_error_in_one_url_is_reported_and_the_others_complete(server, allow_private, monkeypatch, caplog):
-    real_store = downloads.store_download
+    real_store = url_ingest.store_download
 
     def store_with_a_bug(download):
         if download.url.endswith("/buggy.pdf"):
             raise RuntimeError("boom")
         return real_store(download)
 
-    monkeypatch.setattr(downloads, "store_download", store_with_a_bug)
+    monkeypatch.setattr(url_ingest, "store_download", store_with_a_bug)
     urls = [server.serve("/buggy.pdf", pdf_bytes()), server.serve("/fine.png", png_bytes())]
 
     results = download_multiple_media(urls)
@@ -642,7 +644,7 @@ def test_an_interrupted_batch_leaves_no_temp_files(server, allow_private, temp_f
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        downloads.download_blobs(urls, max_workers=5, on_result=interrupt)
+        url_ingest.download_blobs(urls, max_workers=5, on_result=interrupt)
 
     assert temp_files() == []
     assert Blob.objects.count() == 1  # the first to finish was stored before the interruption
@@ -681,7 +683,7 @@ def test_cache_stats_skip_folders_and_files_removed_while_counting(cache_dir, mo
         def stat(self, follow_symlinks: bool = True):
             raise FileNotFoundError(2, "No such file or directory")
 
-    monkeypatch.setattr(downloads.os, "scandir", lambda folder: [*real_scandir(folder), Vanished()])
+    monkeypatch.setattr(disk_tier.os, "scandir", lambda folder: [*real_scandir(folder), Vanished()])
 
     assert get_cache_stats()["by_type"]["image"] == {"count": 1, "size": 5}
 

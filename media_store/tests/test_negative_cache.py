@@ -19,9 +19,17 @@ URL = "https://user:secret@cdn.example/a.png?token=abc"
 
 
 @pytest.fixture
-def redis_cache(raw_redis, settings, clock):
+def plain_redis(redis_url):
+    """A plain client on the session Redis (the negative cache stores strings, not hot-tier values)."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_cache(plain_redis, settings, clock):
     return NegativeCache(
-        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: raw_redis, clock=clock
+        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
     )
 
 
@@ -53,34 +61,34 @@ def test_forget_removes_an_entry(request, kind):
 
 
 @pytest.mark.parametrize("kind", ["redis_cache", "memory_cache"])
-def test_other_subjects_and_namespaces_are_unaffected(request, kind, settings, raw_redis, clock):
+def test_other_subjects_and_namespaces_are_unaffected(request, kind, settings, plain_redis, clock):
     cache = request.getfixturevalue(kind)
     cache.add(URL, "gone")
 
     assert cache.get(URL + "&other=1") is None
     other_namespace = NegativeCache(
-        "whatsapp", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: raw_redis, clock=clock
+        "whatsapp", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
     )
     assert other_namespace.get(URL) is None
 
 
-def test_entries_are_shared_through_redis_and_keyed_without_the_url(redis_cache, raw_redis, settings, clock):
+def test_entries_are_shared_through_redis_and_keyed_without_the_url(redis_cache, plain_redis, settings, clock):
     redis_cache.add(URL, "answered 410 Gone")
     another_process = NegativeCache(
-        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: raw_redis, clock=clock
+        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
     )
 
-    keys = [key.decode() for key in raw_redis.scan_iter(f"{settings.MEDIA_REDIS_KEY_PREFIX}:neg:*")]
+    keys = [key.decode() for key in plain_redis.scan_iter(f"{settings.MEDIA_REDIS_KEY_PREFIX}:neg:*")]
 
     assert another_process.get(URL) == "answered 410 Gone"
     assert keys == [redis_cache.key(URL)]
     assert "secret" not in keys[0]
     assert "cdn.example" not in keys[0]
-    assert 0 < raw_redis.ttl(keys[0]) <= 61
+    assert 0 < plain_redis.ttl(keys[0]) <= 61
 
 
-def test_a_zero_ttl_remembers_nothing(raw_redis, settings):
-    cache = NegativeCache("url", ttl=0, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: raw_redis)
+def test_a_zero_ttl_remembers_nothing(plain_redis, settings):
+    cache = NegativeCache("url", ttl=0, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis)
 
     cache.add(URL, "gone")
 

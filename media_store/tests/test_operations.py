@@ -111,7 +111,8 @@ def test_media_stats_reports_every_tier(admin_client, client, ingest):
     assert set(report["statistics"]) == CONTRACT_STATISTICS
     hot = report["hot_tier"]
     assert (hot["backend"], hot["status"], hot["keys"]) == ("redis", "ok", 2)
-    assert hot["bytes"] == image.file_size + document.file_size
+    payload = image.file_size + document.file_size
+    assert payload <= hot["bytes"] <= payload * 1.5 + 2048  # MEMORY USAGE: payload plus Redis overhead
     assert hot["used_memory"] > 0
     assert hot["hit_ratio"].endswith("%")
     disk = report["disk"]

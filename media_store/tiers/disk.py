@@ -42,6 +42,7 @@ class DiskTier:
 
     def __init__(self, root: str | Path, *, guard: OutageGuard | None = None, max_verified: int = 100_000) -> None:
         self.root = Path(root)
+        self._root = str(self.root)
         self.guard = guard
         self._verified: LRUCache[str, tuple[int, int, int]] = LRUCache(maxsize=max_verified)
         self._touched: LRUCache[str, float] = LRUCache(maxsize=max_verified)
@@ -53,7 +54,7 @@ class DiskTier:
 
     def open(self, blob: BlobInfo) -> BinaryIO | None:
         """The verified file opened for reading, or None when absent (or found corrupt)."""
-        path = self.path(blob)
+        path = os.path.join(self._root, blob.disk_name)  # a str: this runs on every disk hit
         try:
             file = open(path, "rb")  # noqa: SIM115 (the caller owns and closes it)
         except FileNotFoundError:
@@ -132,9 +133,12 @@ class DiskTier:
             base = self.root / folder
             if base.is_dir():
                 for entry in os.scandir(base):
-                    if entry.is_file(follow_symlinks=False):
-                        count += 1
-                        size += entry.stat(follow_symlinks=False).st_size
+                    try:
+                        if entry.is_file(follow_symlinks=False):
+                            size += entry.stat(follow_symlinks=False).st_size
+                            count += 1
+                    except FileNotFoundError:  # removed by cleanup while we counted
+                        continue
             report[media_type] = {"count": count, "size": size}
         return report
 
@@ -171,7 +175,7 @@ class DiskTier:
                 self._verified[str(final)] = signature(stat)
         return final
 
-    def _is_verified(self, blob: BlobInfo, path: Path, stat: os.stat_result) -> bool:
+    def _is_verified(self, blob: BlobInfo, path: str | Path, stat: os.stat_result) -> bool:
         key = str(path)
         with self._lock:
             known = self._verified.get(key)
@@ -185,7 +189,7 @@ class DiskTier:
         self.delete(blob)
         return False
 
-    def _touch(self, file: BinaryIO, path: Path, stat: os.stat_result) -> None:
+    def _touch(self, file: BinaryIO, path: str | Path, stat: os.stat_result) -> None:
         """Record the read in atime (mtime untouched: it is part of the verified signature).
 
         Done through the open descriptor, so a file replaced at ``path`` meanwhile is not touched.

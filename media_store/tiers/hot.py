@@ -18,6 +18,32 @@ from redis.exceptions import RedisError
 from media_store.exceptions import TierUnavailable
 from media_store.guard import OutageGuard
 
+CHUNK_BYTES = 16 * 1024 - 16  # + Redis's sds header and terminator = one 16 KiB jemalloc class
+
+
+def pack(data: bytes) -> dict[str, memoryview]:
+    """The hash fields of a stored value: ``{"0": first chunk, "1": second, …}``."""
+    view = memoryview(data)
+    return {str(n): view[start : start + CHUNK_BYTES] for n, start in enumerate(range(0, len(data), CHUNK_BYTES))}
+
+
+def unpack(fields: dict[bytes, bytes]) -> bytes:
+    """The value back from HGETALL; fields that are not chunk numbers make it corrupt (b"")."""
+    try:
+        return b"".join(fields[field] for field in sorted(fields, key=int))
+    except ValueError:
+        return b""
+
+
+def write_chunks(client, key: str, data: bytes, ttl: int) -> None:
+    """Replace ``key`` with ``data`` atomically (MULTI/EXEC: one round trip)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(key, mapping=pack(data) or {"0": b""})
+    if ttl:
+        pipe.expire(key, ttl)
+    pipe.execute()
+
 
 class HotTier(Protocol):
     name: str
@@ -94,7 +120,14 @@ class MemoryHotTier:
 
 
 class RedisHotTier:
-    """Raw bytes in Redis under ``<prefix>:blob:<sha256>``, with a TTL.
+    """Raw bytes in Redis under ``<prefix>:blob:<sha256>``, with a TTL — stored in chunks.
+
+    The value is a hash of 16 KiB chunks (fields ``0``, ``1``, …) rather than one string: Redis
+    allocates through jemalloc, whose size classes are a quarter-power of two apart, so a single
+    50 KiB string occupies a 56 KiB block (+12 %) and a 1 MiB one 1.25 MiB (+25 %). A chunk of
+    ``CHUNK_BYTES`` plus its string header fills a 16 KiB class exactly, which brings Redis memory
+    to ~1.02× the payload (measured by ``make bench``). Writing is one MULTI/EXEC round trip,
+    reading one HGETALL: still a single round trip each way.
 
     Every Redis error becomes ``TierUnavailable`` and opens the guard's back-off window, in
     which calls fail fast without touching the network.
@@ -113,10 +146,11 @@ class RedisHotTier:
         return f"{self.key_prefix}:blob:{sha256}"
 
     def get(self, sha256: str) -> bytes | None:
-        return self._call(lambda client: client.get(self.key(sha256)))
+        chunks = self._call(lambda client: client.hgetall(self.key(sha256)))
+        return unpack(chunks) if chunks else None
 
     def set(self, sha256: str, data: bytes) -> None:
-        self._call(lambda client: client.set(self.key(sha256), data, ex=self.ttl or None))
+        self._call(lambda client: write_chunks(client, self.key(sha256), data, self.ttl))
 
     def contains(self, sha256: str) -> bool:
         return bool(self._call(lambda client: client.exists(self.key(sha256))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 import requests
 
+from media_store.tiers.hot import unpack, write_chunks
 from tests.support.media import random_bytes
 
 
@@ -61,11 +62,11 @@ def test_corrupt_cached_copies_are_discarded_and_refilled(start_media_server, pr
     assert requests.get(server.url + item.path, timeout=10).headers["X-Cache"] == "MISS"
     client = redis.Redis.from_url(private_redis.url)
     key = f"corrupt:blob:{item.sha256}"
-    assert client.get(key) == item.payload
+    assert unpack(client.hgetall(key)) == item.payload
 
-    client.set(key, b"\x00" * len(item.payload))  # same length, wrong bytes
+    write_chunks(client, key, b"\x00" * len(item.payload), ttl=0)  # same length, wrong bytes
     after_redis_corruption = requests.get(server.url + item.path, timeout=10)
-    refilled_hot_copy = client.get(key)
+    refilled_hot_copy = unpack(client.hgetall(key))
 
     disk_copy = next((server.work / "cache").rglob(f"{item.sha256}*"))
     disk_copy.write_bytes(b"\xff" * len(item.payload))

@@ -16,8 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chat.serializers import AttachmentSerializer
 from chat.services import attach_blob
-from media_store.downloads import Outcome, download_blobs, failure, filename_from_url
 from media_store.fetch.ssrf import redact
+from media_store.fetch.urls import Outcome, download_blobs, failure, filename_from_url
 from media_store.progress import progress_bar
 
 MAX_WORKERS = 32
