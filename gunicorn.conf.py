@@ -24,7 +24,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
-sendfile = True
+# sendfile is on by default. Do not write `sendfile = True` here: in gunicorn any value for the
+# `sendfile` setting means --no-sendfile (it is a "store_const False" flag), which silently
+# turned every disk-tier answer into read()+send() of 4 KiB blocks. SENDFILE=0 disables it.
 accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in ("1", "true", "yes", "on") else None
 errorlog = "-"
 control_socket_disable = True  # no runtime control socket: nothing here uses it, and it clashes between instances

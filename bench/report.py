@@ -83,7 +83,9 @@ def write_docs(path: Path, results: dict, text: str) -> None:
 Latest `make bench` ({datetime.date.today().isoformat()}, {results["seconds"] / 60:.1f} min), on {facts["cpu"]},
 {facts["cores"]} cores, {facts["memory_gib"]} GiB. Load: wrk {settings["wrk"]}, from a separate process on the
 same cores as the servers. Servers: {settings["gunicorn"]}. Ratios are against the bare Django floor view
-(the same bytes from memory, through the same middleware) of the same size, measured in the same rounds.
+(the same bytes from memory, through the same middleware) of the same size, measured right before each case
+in every round; the table shows the median over rounds of those paired ratios (req/s and latencies are
+medians too).
 HEAD and Range are compared with the 50 KiB floor GET. See `bench/stack.py` for the four server variants.
 
 ```

@@ -43,4 +43,3 @@ class WhatsAppMediaView(APIView):
         except MediaUnavailable as unavailable:
             return Response(error_payload(unavailable.status), status=unavailable.http_status)
         return Response(success_payload(attachment))
-

@@ -1,26 +1,45 @@
-"""Admin for stored content (read-only: blobs are immutable and created only by ingest)."""
+"""Admin for stored content, read-only: blobs are immutable and created only by ingest; source
+URLs and WhatsApp IDs are records of where content came from."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from .models import Blob
+from .models import Blob, SourceURL, WhatsAppMedia
 
 
-@admin.register(Blob)
-class BlobAdmin(admin.ModelAdmin):
-    list_display = ("sha256", "mime_type", "media_type", "human_size", "created_at", "expired_at")
-    list_filter = ("media_type", "expired_at")
-    search_fields = ("=sha256", "=md5")
-    date_hierarchy = "created_at"
-
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+
+@admin.register(Blob)
+class BlobAdmin(ReadOnlyAdmin):
+    list_display = ("sha256", "mime_type", "media_type", "human_size", "created_at", "expired_at")
+    list_filter = ("media_type", "expired_at")
+    search_fields = ("=sha256", "=md5")
+    date_hierarchy = "created_at"
+
     @admin.display(description="size", ordering="size")
     def human_size(self, obj: Blob) -> str:
         return filesizeformat(obj.size)
+
+
+@admin.register(SourceURL)
+class SourceURLAdmin(ReadOnlyAdmin):
+    list_display = ("url", "blob", "fetched_at")
+    search_fields = ("url", "=blob__sha256")
+    list_select_related = ("blob",)
+    date_hierarchy = "fetched_at"
+
+
+@admin.register(WhatsAppMedia)
+class WhatsAppMediaAdmin(ReadOnlyAdmin):
+    list_display = ("media_id", "mime_type", "blob", "fetched_at")
+    search_fields = ("=media_id", "=blob__sha256")
+    list_select_related = ("blob",)
+    date_hierarchy = "fetched_at"

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import runtime
+from . import metrics, runtime
 from .conf import media_settings
 from .exceptions import MediaError
 from .fetch.negative import NegativeCache
@@ -96,6 +96,12 @@ def download_media(
     """
     media_id = validate_media_id(media_id)
     sent_at = parse_timestamp(timestamp)
+    result = _download(media_id, sent_at, use_cache, client, negative, locks, clock, sleep)
+    metrics.DOWNLOADS.labels("whatsapp", "known" if result.ok and result.from_cache else result.status).inc()
+    return result
+
+
+def _download(media_id, sent_at, use_cache, client, negative, locks, clock, sleep) -> MediaResult:
     counters = runtime.counters(NAMESPACE)
     negative = negative or runtime.negative_cache(NAMESPACE)
     counters.incr("total_requests")
@@ -197,7 +203,7 @@ def _fetch(media_id: str, client: GraphClient, negative: NegativeCache, counters
         counters.incr("failed_calls")
         logger.error("media.whatsapp_not_configured id=%s: WHATSAPP_TOKEN is not set", media_id)
         return MediaResult(UPSTREAM, reason="WHATSAPP_TOKEN is not set")
-    policy = RetryPolicy(max_attempts=s.MAX_RETRIES, base=s.BASE_BACKOFF_SECONDS, sleep=sleep)
+    policy = RetryPolicy(max_attempts=s.MAX_RETRIES, base=s.BASE_BACKOFF_SECONDS, sleep=sleep, source="whatsapp")
     try:
         meta, staged = client.fetch(
             media_id,

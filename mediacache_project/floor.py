@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -29,3 +29,11 @@ def _payload(name: str) -> bytes:
 @csrf_exempt
 def floor(request, name: str) -> HttpResponse:
     return HttpResponse(_payload(name), content_type="application/octet-stream")
+
+
+@csrf_exempt
+def floor_file(request, name: str) -> FileResponse:
+    """The same bytes as a plain ``FileResponse`` (gunicorn sends it with sendfile): Django's own
+    floor for serving a file, to compare the disk tier with."""
+    _payload(name)  # validates the name
+    return FileResponse(open(Path(settings.BENCH_FLOOR_DIR) / f"{name}.bin", "rb"))  # noqa: SIM115

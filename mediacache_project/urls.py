@@ -19,7 +19,7 @@ from chat.views_whatsapp import WhatsAppMediaView
 from media_store import operator_api
 from media_store.admin_views import media_cache_page
 from media_store.health import healthz
-from mediacache_project.floor import floor
+from mediacache_project.floor import floor, floor_file
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -44,4 +44,7 @@ urlpatterns = [
 ]
 
 if settings.BENCH_FLOOR_DIR:  # the benchmark's bare-Django floor; never set in production
-    urlpatterns.insert(0, path("bench/floor/<str:name>", floor, name="bench-floor"))
+    urlpatterns[:0] = [
+        path("bench/floor/<str:name>", floor, name="bench-floor"),
+        path("bench/floor-file/<str:name>", floor_file, name="bench-floor-file"),
+    ]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from cachetools import TTLCache
 from redis.exceptions import RedisError
 
+from media_store import metrics
 from media_store.guard import OutageGuard
 
 
@@ -48,7 +49,13 @@ class NegativeCache:
         return f"{self.key_prefix}:neg:{self.namespace}:{digest}"
 
     def get(self, subject: str) -> str | None:
-        """The recorded reason while the entry is live, else None."""
+        """The recorded reason while the entry is live, else None (a hit is counted in metrics)."""
+        reason = self._lookup(subject)
+        if reason is not None:
+            metrics.NEGATIVE_CACHE_HITS.labels(self.namespace).inc()
+        return reason
+
+    def _lookup(self, subject: str) -> str | None:
         key = self.key(subject)
         raw = self._redis_call(lambda client: client.get(key))
         if raw is not None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from media_store import metrics
 from media_store.exceptions import DownloadError
 
 logger = logging.getLogger("media_store.fetch")
@@ -47,6 +48,7 @@ class RetryPolicy:
     cap: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     uniform: Callable[[float, float], float] = field(default=random.uniform)
+    source: str = "url"  # the metrics label: "url" or "whatsapp"
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Wait before attempt ``attempt + 1``."""
@@ -66,5 +68,6 @@ class RetryPolicy:
                     raise
                 wait = self.delay(attempt, error.retry_after)
                 logger.warning("media.retry attempt=%d wait=%.1fs %s: %s", attempt, wait, what, error)
+                metrics.DOWNLOAD_RETRIES.labels(self.source).inc()
                 self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover

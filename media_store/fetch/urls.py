@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from django.db import connection, transaction
 from django.utils import timezone
 
-from media_store import runtime
+from media_store import metrics, runtime
 from media_store.conf import media_settings
 from media_store.exceptions import BlockedURL, MediaError, RecentlyFailed
 from media_store.ingest import new_staged_file, store_staged
@@ -113,6 +113,7 @@ def store_download(download: Download) -> tuple[Blob, bool]:
             defaults={"url": redact(download.url), "blob": blob, "fetched_at": timezone.now()},
         )
     logger.info("media.downloaded url=%s hash=%s size=%d new=%s", redact(download.url), blob.sha256, blob.size, created)
+    metrics.DOWNLOADS.labels("url", "stored" if created else "deduplicated").inc()
     return blob, created
 
 
@@ -196,6 +197,7 @@ def _failures_recorded(url: str) -> Iterator[None]:
         yield
     except MediaError as error:
         logger.warning("media.download_failed url=%s: %s", redact(url), error)
+        metrics.DOWNLOADS.labels("url", "failed").inc()
         if error.permanent and not isinstance(error, (BlockedURL, RecentlyFailed)):
             runtime.negative_cache("url").add(url, str(error))
         raise

@@ -164,3 +164,46 @@ def test_metrics_need_an_operator_and_count_requests_by_tier_and_status(client, 
     assert 'mediacache_media_requests_total{status="404",tier="none"}' in text
     assert 'mediacache_origin_calls_total{operation="put"}' in text
     assert "mediacache_media_request_seconds_bucket" in text
+
+
+def sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_metrics_count_retries_negative_cache_hits_and_download_outcomes(settings):
+    from media_store.exceptions import DownloadError
+    from media_store.fetch.negative import NegativeCache
+    from media_store.fetch.retry import RetryPolicy
+
+    retries_before = sample("mediacache_download_retries_total", source="whatsapp")
+    hits_before = sample("mediacache_negative_cache_hits_total", namespace="metrics-test")
+    attempts = iter([DownloadError("503"), DownloadError("503"), None])
+
+    def flaky(_attempt):
+        error = next(attempts)
+        if error:
+            raise error
+        return "ok"
+
+    RetryPolicy(max_attempts=3, base=0.0, sleep=lambda _: None, source="whatsapp").call(flaky)
+    negative = NegativeCache("metrics-test", ttl=60)
+    negative.add("https://example.com/x", "404")
+    negative.get("https://example.com/x")
+    negative.get("https://example.com/other")
+
+    assert sample("mediacache_download_retries_total", source="whatsapp") - retries_before == 2
+    assert sample("mediacache_negative_cache_hits_total", namespace="metrics-test") - hits_before == 1
+
+
+def test_download_outcomes_are_counted(settings):
+    from media_store.exceptions import BlockedURL
+    from media_store.fetch.urls import fetch
+
+    before = sample("mediacache_downloads_total", source="url", outcome="failed")
+
+    with pytest.raises(BlockedURL, match="only http and https"):
+        fetch("ftp://example.com/file")
+
+    assert sample("mediacache_downloads_total", source="url", outcome="failed") - before == 1
