@@ -46,8 +46,34 @@ def backfill_media_hashes(
     *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
 ) -> BatchReport:
     """Give every attachment without a token a fresh 128-bit one and its short URL."""
-    _check_batch_size(batch_size)
-    report = BatchReport(dry_run=dry_run, candidates=MessageAttachment.objects.filter(missing_tokens()).count())
+    pending = MessageAttachment.objects.filter(missing_tokens())
+    return _walk(pending, ("pk", "media_hash"), _fill_batch, batch_size=batch_size, dry_run=dry_run, progress=progress)
+
+
+def rebuild_short_urls(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
+) -> BatchReport:
+    """Point every ``short_url`` at the current ``PUBLIC_BASE_URL`` (after a domain change)."""
+    expected = Concat(Value(f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/"), "media_hash")
+    stale = (
+        MessageAttachment.objects.exclude(media_hash__isnull=True).exclude(media_hash="").exclude(short_url=expected)
+    )
+
+    def rewrite(rows: list[tuple[int]]) -> int:
+        return MessageAttachment.objects.filter(pk__in=[pk for (pk,) in rows]).update(short_url=expected)
+
+    return _walk(stale, ("pk",), rewrite, batch_size=batch_size, dry_run=dry_run, progress=progress)
+
+
+def _walk(pending, fields: tuple[str, ...], work, *, batch_size: int, dry_run: bool, progress: Progress) -> BatchReport:
+    """Run ``work(rows)`` on the ``pending`` rows, a batch per transaction, in primary-key order.
+
+    Each batch re-selects from ``pending`` past the last key seen, so rows fixed meanwhile (by
+    the app, or by another run) are skipped and a killed run resumes where it stopped.
+    """
+    if not 1 <= batch_size <= 100_000:
+        raise ValueError(f"batch size must be between 1 and 100000, not {batch_size}")
+    report = BatchReport(dry_run=dry_run, candidates=pending.count())
     if dry_run:
         return report
     progress.set_total(report.candidates)
@@ -55,16 +81,11 @@ def backfill_media_hashes(
     last_pk = 0
     while True:
         with transaction.atomic():
-            rows = list(
-                _lock(MessageAttachment.objects.filter(missing_tokens(), pk__gt=last_pk))
-                .order_by("pk")
-                .values_list("pk", "media_hash")[:batch_size]
-            )
+            rows = list(_lock(pending.filter(pk__gt=last_pk)).order_by("pk").values_list(*fields)[:batch_size])
             if not rows:
                 break
             last_pk = rows[-1][0]
-            changed = _fill_batch(rows)
-        report.updated += changed
+            report.updated += work(rows)
         report.batches += 1
         progress.advance(len(rows))
     report.seconds = time.monotonic() - started
@@ -106,42 +127,8 @@ def _update_sql() -> str:
     return f"UPDATE {table} SET {token} = %s, {url} = %s WHERE {pk} = %s AND {missing}"
 
 
-def rebuild_short_urls(
-    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
-) -> BatchReport:
-    """Point every ``short_url`` at the current ``PUBLIC_BASE_URL`` (after a domain change)."""
-    _check_batch_size(batch_size)
-    prefix = f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/"
-    expected = Concat(Value(prefix), "media_hash")
-    stale = (
-        MessageAttachment.objects.filter(media_hash__isnull=False).exclude(media_hash="").exclude(short_url=expected)
-    )
-    report = BatchReport(dry_run=dry_run, candidates=stale.count())
-    if dry_run:
-        return report
-    progress.set_total(report.candidates)
-    started = time.monotonic()
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            pks = list(_lock(stale.filter(pk__gt=last_pk)).order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                break
-            last_pk = pks[-1]
-            report.updated += MessageAttachment.objects.filter(pk__in=pks).update(short_url=expected)
-        report.batches += 1
-        progress.advance(len(pks))
-    report.seconds = time.monotonic() - started
-    return report
-
-
 def _lock(queryset):
     """Lock the batch against concurrent writers where the database supports it (PostgreSQL)."""
     if connection.features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True, of=("self",))
     return queryset
-
-
-def _check_batch_size(batch_size: int) -> None:
-    if not 1 <= batch_size <= 100_000:
-        raise ValueError(f"batch size must be between 1 and 100000, not {batch_size}")

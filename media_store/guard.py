@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from redis.exceptions import RedisError
+
 logger = logging.getLogger("media_store.degraded")
 
 
@@ -60,3 +62,19 @@ class OutageGuard:
         if self._down_until:
             with self._lock:
                 self._down_until = 0.0
+
+
+def redis_call(redis_factory: Callable[[], object] | None, guard: OutageGuard | None, operation):
+    """``operation(client)``, or None when Redis is not configured, backing off, or failing.
+
+    For the optional uses of Redis (shared counters, the negative cache): their callers fall
+    back to process memory on None, and a failure opens the guard's back-off window.
+    """
+    if redis_factory is None or (guard is not None and not guard.available()):
+        return None
+    try:
+        return operation(redis_factory())
+    except (RedisError, OSError) as error:
+        if guard is not None:
+            guard.record_failure(error)
+        return None

@@ -13,9 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
-
-from media_store.guard import OutageGuard
+from media_store.guard import OutageGuard, redis_call
 
 
 class Counters:
@@ -51,14 +49,7 @@ class Counters:
             self._local.clear()
 
     def _redis_call(self, operation):
-        if self.redis_factory is None or (self.guard is not None and not self.guard.available()):
-            return None
-        try:
-            return operation(self.redis_factory())
-        except (RedisError, OSError) as error:
-            if self.guard is not None:
-                self.guard.record_failure(error)
-            return None
+        return redis_call(self.redis_factory, self.guard, operation)
 
 
 def hit_rate(hits: int, total: int) -> str:

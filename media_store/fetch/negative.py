@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable
 
 from cachetools import TTLCache
-from redis.exceptions import RedisError
 
 from media_store import metrics
-from media_store.guard import OutageGuard
+from media_store.guard import OutageGuard, redis_call
 
 
 class NegativeCache:
@@ -84,12 +83,4 @@ class NegativeCache:
             self._local.pop(key, None)
 
     def _redis_call(self, operation):
-        if self.redis_factory is None or (self.guard is not None and not self.guard.available()):
-            return None
-        try:
-            result = operation(self.redis_factory())
-        except (RedisError, OSError) as error:
-            if self.guard is not None:
-                self.guard.record_failure(error)
-            return None
-        return result
+        return redis_call(self.redis_factory, self.guard, operation)
