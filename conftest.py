@@ -55,6 +55,7 @@ def media_env(settings, tmp_path):
     run = uuid.uuid4().hex[:12]
     settings.MEDIA_CACHE_DIR = tmp_path / "cache"
     settings.MEDIA_ORIGIN_DIR = tmp_path / "origin"
+    settings.MEDIA_ORIGIN_DIR.mkdir()  # as `migrate` does (media_store.signals.create_folders)
     settings.MEDIA_REDIS_KEY_PREFIX = f"mctest-{run}"
     settings.MEDIA_S3_PREFIX = f"t-{run}/"
     settings.PUBLIC_BASE_URL = "http://media.example.test"

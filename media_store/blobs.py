@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .mediatypes import DISK_FOLDERS, is_active_content
+from .mediatypes import DISK_FOLDERS, is_inline_safe
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class BlobInfo:
 
     @property
     def as_attachment(self) -> bool:
-        return is_active_content(self.mime_type)
+        return not is_inline_safe(self.mime_type)
 
 
 def origin_key_for(sha256: str, prefix: str) -> str:

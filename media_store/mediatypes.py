@@ -2,7 +2,8 @@
 
 Magic bytes (libmagic) decide first, because names and Content-Type headers lie; a declared
 type or the file name's extension is used only when the bytes are generic (plain text, raw
-binary). Types a browser would execute are served as attachments (see ``is_active_content``).
+binary). Only types known to be inert are served inline; everything else is an attachment
+(see ``is_inline_safe``): what the bytes claim to be can come from a stranger's server.
 """
 
 from __future__ import annotations
@@ -125,9 +126,18 @@ def extension_for(mime_type: str, filename: str | None = None) -> str:
     return mimetypes.guess_extension(mime_type) or ".bin"
 
 
-def is_active_content(mime_type: str) -> bool:
-    """True for types that must be sent with ``Content-Disposition: attachment``."""
-    return canonical(mime_type) in ACTIVE_TYPES
+# Inline only what a browser renders without running anything. An allowlist, not a blocklist:
+# XHTML in any XML type (``text/xsl``, ``application/rss+xml``…) runs scripts, and the
+# declared type of a download is chosen by the remote server.
+INLINE_SAFE_TYPES = frozenset({"text/plain", "application/pdf"})
+
+
+def is_inline_safe(mime_type: str) -> bool:
+    """True when the type may be shown inline; False → ``Content-Disposition: attachment``."""
+    mime = canonical(mime_type)
+    if mime in ACTIVE_TYPES:
+        return False
+    return mime.split("/", 1)[0] in ("image", "audio", "video") or mime in INLINE_SAFE_TYPES
 
 
 def sniff(head: bytes) -> str:

@@ -113,21 +113,26 @@ def _closing(stream: ChunkStream) -> Iterator[bytes]:
 
 
 def _verified(stream: ChunkStream, blob: BlobInfo) -> Iterator[bytes]:
-    """Pass chunks through while hashing; a mismatch aborts the response before its end.
+    """Pass chunks through while hashing, holding the last one back until the digest is known.
 
-    The client then sees a body shorter than Content-Length — a failed download — instead
-    of accepting corrupt bytes as complete.
+    On a mismatch the response is aborted *before* its last chunk, so the client gets fewer
+    bytes than Content-Length — a failed download — and never accepts corrupt bytes as complete.
     """
     sha = hashlib.sha256()
+    held = b""
     try:
         for chunk in stream:
+            if held:
+                yield held
             sha.update(chunk)
-            yield chunk
+            held = chunk
     finally:
         stream.close()
     if sha.hexdigest() != blob.sha256:
         logger.error("media.corrupt tier=origin hash=%s: aborted the response", blob.sha256)
         raise ConnectionAbortedError(f"origin copy of {blob.sha256} does not match its digest")
+    if held:
+        yield held
 
 
 def bodyless(decision: http.Plan, blob: BlobInfo) -> HttpResponse:

@@ -70,6 +70,10 @@ def verify_blob(blob: Blob, store: MediaStore, *, repair: bool = False) -> BlobR
     report = BlobReport(blob.sha256, found=found, states=dict(found))
     if repair and (CORRUPT in found.values() or found["origin"] == MISSING):
         _repair(blob, store, report)
+    if repair and report.states["origin"] == OK and blob.expired_at is not None:
+        # the object is back (a restored bucket or volume): serve the hash again
+        Blob.objects.filter(sha256=blob.sha256).update(expired_at=None)
+        report.repaired.append("expired mark")
     return report
 
 
@@ -145,8 +149,6 @@ def _repair(blob: Blob, store: MediaStore, report: BlobReport) -> None:
     if report.found["origin"] in (MISSING, CORRUPT):
         _reupload(info, store, report.states)
         _recheck("origin", info, store, report)
-        if report.states["origin"] == OK and blob.expired_at is not None:
-            Blob.objects.filter(sha256=blob.sha256).update(expired_at=None)
 
 
 def _good_source(found: dict[str, str]) -> str | None:

@@ -10,7 +10,7 @@ from media_store.mediatypes import (
     detect,
     extension_for,
     image_dimensions,
-    is_active_content,
+    is_inline_safe,
     media_type_for,
 )
 from tests.support.media import jpeg_bytes, mp4_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes, webp_bytes
@@ -160,27 +160,30 @@ def test_media_type_for_puts_executable_types_among_documents(mime_type, expecte
 
 
 @pytest.mark.parametrize(
-    ("mime_type", "expected"),
+    ("mime_type", "inline"),
     [
-        ("text/html", True),
-        ("text/html; charset=utf-8", True),
-        ("application/xhtml+xml", True),
-        ("image/svg+xml", True),
-        ("application/xml", True),
-        ("text/javascript", True),
-        ("application/ecmascript", True),
-        ("image/png", False),
-        ("audio/ogg", False),
-        ("video/mp4", False),
-        ("application/pdf", False),
+        ("text/html", False),
+        ("text/html; charset=utf-8", False),
+        ("application/xhtml+xml", False),
+        ("image/svg+xml", False),
+        ("application/xml", False),
+        ("text/xsl", False),  # XHTML scripts run in any XML type
+        ("application/rss+xml", False),
+        ("text/javascript", False),
+        ("application/ecmascript", False),
         ("application/json", False),
-        ("text/plain", False),
         ("text/csv", False),
         ("application/octet-stream", False),
+        ("image/png", True),
+        ("image/webp", True),
+        ("audio/ogg", True),
+        ("video/mp4", True),
+        ("application/pdf", True),
+        ("text/plain", True),
     ],
 )
-def test_is_active_content_flags_what_a_browser_would_execute(mime_type, expected):
-    assert is_active_content(mime_type) is expected
+def test_only_inert_types_are_shown_inline(mime_type, inline):
+    assert is_inline_safe(mime_type) is inline
 
 
 @pytest.mark.parametrize(

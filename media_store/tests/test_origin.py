@@ -29,6 +29,7 @@ def s3_origin(endpoint: str, bucket: str, timeout: float = 10.0) -> S3Origin:
 def origin(request, s3_server, bucket, tmp_path):
     if request.param == "s3":
         return s3_origin(s3_server.endpoint, bucket)
+    (tmp_path / "origin").mkdir(exist_ok=True)  # `migrate` creates it in a real installation
     return FilesystemOrigin(tmp_path / "origin")
 
 
@@ -271,9 +272,13 @@ def test_a_filesystem_origin_rooted_at_a_file_is_unavailable(tmp_path):
         origin.head("chat/ab/x")
 
 
-def test_filesystem_ping_creates_a_missing_root(tmp_path):
-    origin = FilesystemOrigin(tmp_path / "new" / "origin")
+def test_a_missing_filesystem_root_is_an_outage_not_missing_content(tmp_path):
+    """An unmounted volume must not look like expired content (which would be marked so)."""
+    origin = FilesystemOrigin(tmp_path / "unmounted")
 
-    origin.ping()
-
-    assert (tmp_path / "new" / "origin").is_dir()
+    for check in (origin.ping, lambda: origin.head("chat/ab/x"), lambda: origin.get("chat/ab/x")):
+        with pytest.raises(OriginUnavailable, match="missing"):
+            check()
+    with pytest.raises(OriginUnavailable, match="missing"):
+        origin.open("chat/ab/x")
+    assert not (tmp_path / "unmounted").exists()  # a health check never creates it

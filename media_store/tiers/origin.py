@@ -192,6 +192,12 @@ class FilesystemOrigin:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
+    def _require_root(self) -> None:
+        """"Not found" is only believed while the folder itself is there: a missing root is an
+        unmounted volume or a wrong setting, and must not mark content as expired."""
+        if not self.root.is_dir():
+            raise OriginUnavailable(f"filesystem origin {self.root} is missing (unmounted or misconfigured?)")
+
     def path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root.resolve()):
@@ -203,6 +209,7 @@ class FilesystemOrigin:
         try:
             return self.path(key).stat().st_size
         except FileNotFoundError:
+            self._require_root()
             return None
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
@@ -212,6 +219,7 @@ class FilesystemOrigin:
         try:
             return self.path(key).read_bytes()
         except FileNotFoundError:
+            self._require_root()
             return None
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
@@ -221,6 +229,7 @@ class FilesystemOrigin:
         try:
             file = open(self.path(key), "rb")  # noqa: SIM115 (closed by ChunkStream.close)
         except FileNotFoundError:
+            self._require_root()
             return None
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
@@ -231,6 +240,7 @@ class FilesystemOrigin:
 
     @counted_origin_call("put")
     def put(self, key: str, path: str | Path, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        self._require_root()
         final = self.path(key)
         temp_path = None
         try:
@@ -267,10 +277,8 @@ class FilesystemOrigin:
                 yield StoredObject(str(full.relative_to(self.root)), stat.st_size, stat.st_mtime)
 
     def ping(self) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OriginUnavailable(f"filesystem origin {self.root}: {error}") from error
+        """Read-only: the folder is created by ``migrate`` (see ``signals.py``), never by a check."""
+        self._require_root()
         if not os.access(self.root, os.R_OK | os.W_OK):
             raise OriginUnavailable(f"filesystem origin {self.root} is not a writable folder")
 
