@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import runtime
@@ -183,20 +184,18 @@ def unreferenced_blobs(older_than: timedelta = ORPHAN_GRACE):
     """Blobs that no row of any app points to (attachments, WhatsApp IDs, source URLs, …)."""
     queryset = Blob.objects.filter(created_at__lt=timezone.now() - older_than)
     for relation in Blob._meta.related_objects:
-        queryset = queryset.filter(**{f"{relation.name}__isnull": True})
-    return queryset.distinct()
+        queryset = queryset.filter(**{f"{relation.name}__isnull": True})  # one row per blob: no DISTINCT needed
+    return queryset
 
 
 def delete_orphans(report: CleanupReport, *, dry_run: bool) -> None:
     """Unreferenced blobs (row + object + cached copies), then objects that have no row at all."""
     store = runtime.get_store()
-    for blob in unreferenced_blobs().iterator():
-        report.orphans.append(blob.origin_key)
-        report.orphan_bytes += blob.size
-        if not dry_run:
-            store.origin.delete(blob.origin_key)
-            store.evict(blob.info())
-            blob.delete()
+    for sha256 in list(unreferenced_blobs().values_list("sha256", flat=True)):
+        blob = Blob.objects.get(pk=sha256) if dry_run else _delete_if_still_unreferenced(store, sha256)
+        if blob is not None:
+            report.orphans.append(blob.origin_key)
+            report.orphan_bytes += blob.size
     cutoff = time.time() - ORPHAN_GRACE.total_seconds()
     old_objects = (item for item in store.origin.iter_objects(media_settings.MEDIA_S3_PREFIX) if item.modified < cutoff)
     for batch in _batches(old_objects, 1000):
@@ -211,6 +210,24 @@ def delete_orphans(report: CleanupReport, *, dry_run: bool) -> None:
             report.orphan_bytes += item.size
             if not dry_run:
                 store.origin.delete(item.key)
+
+
+def _delete_if_still_unreferenced(store, sha256: str) -> Blob | None:
+    """Delete one orphan blob, unless an ingest adopted it since the sweep listed it.
+
+    The row is locked and re-checked first; an ingest that deduplicates onto this blob locks
+    the same row (``ingest._commit``), so it either ran before — and the re-check sees its
+    reference — or waits, finds the row gone, and stores the content anew. The object is
+    deleted while the lock is held, before the row: if that fails, the row stays.
+    """
+    with transaction.atomic():
+        blob = Blob.objects.select_for_update().filter(pk=sha256).first()
+        if blob is None or not unreferenced_blobs().filter(pk=sha256).exists():
+            return None
+        store.origin.delete(blob.origin_key)
+        store.evict(blob.info())
+        blob.delete()
+    return blob
 
 
 def _batches(items, size: int):

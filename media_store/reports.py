@@ -16,10 +16,10 @@ from redis.exceptions import RedisError
 from . import metrics, runtime
 from .conf import media_settings
 from .models import Blob
+from .redis_usage import key_usage
 from .stats import hit_rate
 from .tiers.hot import MemoryHotTier
 
-SCAN_BATCH = 1000
 HUMAN_SIZES = frozenset({"bytes", "used_memory", "maxmemory", "max_bytes", "max_object_bytes"})
 
 
@@ -45,7 +45,7 @@ def hot_tier_report() -> dict:
         return {"backend": "memory", **hot.stats()}
     client = runtime.redis_client()
     try:
-        keys, size = _blob_keys_and_bytes(client, f"{hot.key_prefix}:blob:*")
+        keys, size = key_usage(client, f"{hot.key_prefix}:blob:*")
         memory = client.info("memory")
         counters = client.info("stats")
     except (RedisError, OSError) as error:
@@ -65,27 +65,6 @@ def hot_tier_report() -> dict:
         "max_object_bytes": media_settings.MEDIA_REDIS_MAX_OBJECT_BYTES,
         "ttl_seconds": media_settings.MEDIA_REDIS_TTL,
     }
-
-
-def _blob_keys_and_bytes(client, pattern: str) -> tuple[int, int]:
-    keys = size = 0
-    batch: list[bytes] = []
-
-    def measure() -> int:
-        pipe = client.pipeline(transaction=False)
-        for key in batch:
-            pipe.memory_usage(key, samples=0)
-        return sum(size or 0 for size in pipe.execute())
-
-    for key in client.scan_iter(match=pattern, count=SCAN_BATCH):
-        keys += 1
-        batch.append(key)
-        if len(batch) == SCAN_BATCH:
-            size += measure()
-            batch = []
-    if batch:
-        size += measure()
-    return keys, size
 
 
 def disk_report() -> dict:

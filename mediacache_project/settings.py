@@ -27,26 +27,30 @@ def project_path(name: str, default: str | None = None) -> Path:
     return path if path.is_absolute() else BASE_DIR / path
 
 
-def typed(name: str):
+def typed(name: str, *, minimum: float = 0):
     """Parse ``name`` with the type of its default in ``media_store.conf.DEFAULTS``."""
     default = DEFAULTS[name]
     if isinstance(default, bool):
         return env.bool(name, default)
     if isinstance(default, int):
-        return env.int(name, default)
+        return env.int(name, default, minimum=int(minimum))
     if isinstance(default, float):
-        return env.float(name, default)
+        return env.float(name, default, minimum=minimum)
     return env.str(name, default)
 
 
 # --- Django core -----------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", False)
 SECRET_KEY = env.str("SECRET_KEY")
+SECRET_KEY_FILE = project_path("SECRET_KEY_FILE", "var/secret_key")  # written once by `make run`
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    # so that the commands `make run` suggests (createsuperuser, ingest_media) work in a new shell
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if DEBUG:
         SECRET_KEY = secrets.token_urlsafe(50)
     else:
-        env.errors.append("SECRET_KEY is not set: it is required when DEBUG is false")
+        env.errors.append("SECRET_KEY is not set: it is required when DEBUG is false (or run `make run` once)")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -122,7 +126,7 @@ AWS_STORAGE_BUCKET_NAME = typed("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_REGION_NAME = typed("AWS_S3_REGION_NAME")
 AWS_ACCESS_KEY_ID = typed("AWS_ACCESS_KEY_ID")
 AWS_SECRET_ACCESS_KEY = typed("AWS_SECRET_ACCESS_KEY")
-MEDIA_ORIGIN_TIMEOUT = typed("MEDIA_ORIGIN_TIMEOUT")
+MEDIA_ORIGIN_TIMEOUT = typed("MEDIA_ORIGIN_TIMEOUT", minimum=0.1)
 MEDIA_REDIS_TTL = typed("MEDIA_REDIS_TTL")
 MEDIA_REDIS_MAX_OBJECT_BYTES = typed("MEDIA_REDIS_MAX_OBJECT_BYTES")
 MEDIA_REDIS_KEY_PREFIX = typed("MEDIA_REDIS_KEY_PREFIX")
@@ -134,18 +138,18 @@ MEDIA_CACHE_DAYS = typed("MEDIA_CACHE_DAYS")
 MEDIA_DISK_MAX_BYTES = typed("MEDIA_DISK_MAX_BYTES")
 ENABLE_CACHING = typed("ENABLE_CACHING")
 MEDIA_TOKEN_CACHE_SECONDS = typed("MEDIA_TOKEN_CACHE_SECONDS")
-MEDIA_FILL_WAIT_SECONDS = typed("MEDIA_FILL_WAIT_SECONDS")
+MEDIA_FILL_WAIT_SECONDS = typed("MEDIA_FILL_WAIT_SECONDS", minimum=0.1)
 MEDIA_RETRY_AFTER_SECONDS = typed("MEDIA_RETRY_AFTER_SECONDS")
 MEDIA_LOG_INTERVAL_SECONDS = typed("MEDIA_LOG_INTERVAL_SECONDS")
-UPLOAD_MAX_BYTES = typed("UPLOAD_MAX_BYTES")
-MEDIA_MAX_IMAGE_PIXELS = typed("MEDIA_MAX_IMAGE_PIXELS")
-MEDIA_S3_RETENTION_DAYS = typed("MEDIA_S3_RETENTION_DAYS")
+UPLOAD_MAX_BYTES = typed("UPLOAD_MAX_BYTES", minimum=1)
+MEDIA_MAX_IMAGE_PIXELS = typed("MEDIA_MAX_IMAGE_PIXELS", minimum=1)
+MEDIA_S3_RETENTION_DAYS = typed("MEDIA_S3_RETENTION_DAYS", minimum=1)
 MEDIA_EXPIRATION_HOURS = typed("MEDIA_EXPIRATION_HOURS")
 FAILED_MEDIA_TTL = typed("FAILED_MEDIA_TTL")
-MAX_RETRIES = typed("MAX_RETRIES")
+MAX_RETRIES = typed("MAX_RETRIES", minimum=1)
 BASE_BACKOFF_SECONDS = typed("BASE_BACKOFF_SECONDS")
-DOWNLOAD_TIMEOUT = typed("DOWNLOAD_TIMEOUT")
-DOWNLOAD_MAX_BYTES = typed("DOWNLOAD_MAX_BYTES")
+DOWNLOAD_TIMEOUT = typed("DOWNLOAD_TIMEOUT", minimum=1)
+DOWNLOAD_MAX_BYTES = typed("DOWNLOAD_MAX_BYTES", minimum=1)
 DOWNLOAD_ALLOW_PRIVATE_NETWORKS = typed("DOWNLOAD_ALLOW_PRIVATE_NETWORKS")
 WHATSAPP_TOKEN = typed("WHATSAPP_TOKEN")
 MEDIA_API_TOKEN = typed("MEDIA_API_TOKEN")

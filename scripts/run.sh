@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
 mkdir -p var
 
 if [ -z "${SECRET_KEY:-}" ]; then
-  [ -s var/secret_key ] || "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
+  [ -s var/secret_key ] || (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
   SECRET_KEY=$(cat var/secret_key)
   export SECRET_KEY
 fi

@@ -244,8 +244,37 @@ def test_cache_admin_command(fresh_cache, capsys):
     call_command("cache_admin", "flush")
     output = capsys.readouterr().out
 
-    assert '"misses": 1' in output
+    assert '"misses":1' in output
     assert "removed 1 key(s) under prefix 'cmd'" in output
     assert "removed 0 key(s)" in output
     with pytest.raises(CommandError, match="prefix"):
         call_command("cache_admin", "clear", "bad:prefix")
+
+
+def test_a_call_that_raises_counts_as_a_miss_not_a_hit(fresh_cache):
+    @cached(ttl=60, key_prefix="raising")
+    def broken() -> int:
+        raise RuntimeError("upstream down")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            broken()
+
+    stats = fresh_cache.stats()
+    assert (stats["hits"], stats["misses"]) == (0, 2)
+
+
+@pytest.mark.django_db
+def test_clearing_while_redis_is_down_is_reported_not_pretended(admin_client, settings):
+    from media_store.exceptions import TierUnavailable
+
+    server = RedisServer().start()
+    settings.REDIS_URL = server.url
+    settings.CACHES = caches_for(server.url)
+    server.stop()
+
+    with pytest.raises(TierUnavailable, match="not deleted"):
+        get_cache().flush()
+    response = admin_client.post("/admin/cache/flush")
+
+    assert response.status_code == 503

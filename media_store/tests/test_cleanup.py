@@ -234,3 +234,30 @@ def test_the_daily_task_runs_on_a_real_worker_over_the_real_redis_broker(cached_
     schedule = settings.CELERY_BEAT_SCHEDULE["cleanup-old-media"]
     assert schedule["task"] == "media_store.tasks.cleanup_old_media"
     assert (schedule["schedule"].hour, schedule["schedule"].minute) == ({3}, {0})
+
+
+def test_an_orphan_adopted_after_the_sweep_listed_it_is_kept(tmp_path, monkeypatch):
+    from media_store import cleanup
+
+    path = tmp_path / "adopted.bin"
+    path.write_bytes(random_bytes(300))
+    blob, _ = store_file(path)
+    Blob.objects.filter(pk=blob.pk).update(created_at=timezone.now() - timedelta(days=2))
+    listed = cleanup.unreferenced_blobs
+
+    def listing_then_adoption(*args, **kwargs):
+        queryset = listed(*args, **kwargs)
+        if adopted:
+            return queryset  # the re-check under the row lock
+        snapshot = list(queryset.values_list("pk", flat=True))  # what the sweep listed…
+        adopted.append(attach_file(path))  # …then an ingest of the same bytes adopts the blob
+        return Blob.objects.filter(pk__in=snapshot)
+
+    adopted = []
+    monkeypatch.setattr(cleanup, "unreferenced_blobs", listing_then_adoption)
+
+    report = clean_disk(orphans=True)
+
+    assert report.orphans == []
+    assert runtime.get_origin().head(blob.origin_key) == 300
+    assert Blob.objects.filter(pk=blob.pk).exists()

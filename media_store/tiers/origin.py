@@ -193,7 +193,7 @@ class FilesystemOrigin:
         self.root = Path(root)
 
     def _require_root(self) -> None:
-        """"Not found" is only believed while the folder itself is there: a missing root is an
+        """ "Not found" is only believed while the folder itself is there: a missing root is an
         unmounted volume or a wrong setting, and must not mark content as expired."""
         if not self.root.is_dir():
             raise OriginUnavailable(f"filesystem origin {self.root} is missing (unmounted or misconfigured?)")

@@ -303,6 +303,7 @@ def run_check(tmp_path: Path, **variables: str | None) -> subprocess.CompletedPr
             "MEDIA_CACHE_DIR": str(tmp_path / "cache"),
             "MEDIA_ORIGIN_DIR": str(tmp_path / "origin"),
             "STATIC_ROOT": str(tmp_path / "static"),
+            "SECRET_KEY_FILE": str(tmp_path / "no-secret-key-file"),  # not the project's var/secret_key
         }
     )
     for name, value in variables.items():
@@ -376,3 +377,13 @@ def test_settings_require_a_secret_key_outside_debug(tmp_path):
     naming = [line for line in result.stderr.splitlines() if "SECRET_KEY" in line]
     assert len(naming) == 1
     assert naming[0].startswith("mediacache: ")
+
+
+def test_without_secret_key_the_key_make_run_wrote_is_used(tmp_path):
+    """The commands `make run` suggests must work in a new shell, where SECRET_KEY is unset."""
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("a-key-written-by-make-run\n")
+
+    result = run_check(tmp_path, SECRET_KEY=None, DEBUG=None, SECRET_KEY_FILE=str(key_file))
+
+    assert result.returncode == 0, result.stderr

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chat.backfill import DEFAULT_BATCH_SIZE, backfill_media_hashes
+from media_store.management.base import MediaCommand
 from media_store.progress import progress_bar
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Fill media_hash and short_url on attachments that lack them (idempotent, resumable)."
 
     def add_arguments(self, parser) -> None:

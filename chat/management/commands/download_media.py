@@ -10,14 +10,13 @@ Exits 1 when any URL failed. URLs are printed with any user:password removed.
 
 from __future__ import annotations
 
-import json
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chat.serializers import AttachmentSerializer
 from chat.services import attach_blob
 from media_store.fetch.ssrf import redact
 from media_store.fetch.urls import Outcome, download_blobs, failure, filename_from_url
+from media_store.management.base import MediaCommand
 from media_store.progress import progress_bar
 
 MAX_WORKERS = 32
@@ -34,7 +33,7 @@ def worker_count(value: str | int) -> int:
     return workers
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Download URLs in parallel, store them (deduplicated by content) and print their short URLs."
 
     def add_arguments(self, parser) -> None:
@@ -69,7 +68,7 @@ class Command(BaseCommand):
     def _report(self, outcome: Outcome, *, as_json: bool) -> None:
         attachment = attach_blob(outcome.blob, filename=filename_from_url(outcome.url))
         if as_json:
-            self.stdout.write(_dumps({**AttachmentSerializer(attachment).data, "url": redact(outcome.url)}))
+            self.write_json({**AttachmentSerializer(attachment).data, "url": redact(outcome.url)})
             return
         note = "  (deduplicated)" if not outcome.created else ""
         self.stdout.write(
@@ -79,8 +78,4 @@ class Command(BaseCommand):
 
     def _report_failure(self, outcome: Outcome, *, as_json: bool) -> None:
         if as_json:
-            self.stdout.write(_dumps({**failure(outcome), "url": redact(outcome.url)}))
-
-
-def _dumps(data) -> str:
-    return json.dumps(data, separators=(",", ":"))
+            self.write_json({**failure(outcome), "url": redact(outcome.url)})

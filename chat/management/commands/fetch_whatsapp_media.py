@@ -6,14 +6,13 @@ line, errors included) and exits 0 only when the media was fetched or already kn
 
 from __future__ import annotations
 
-import json
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chat.whatsapp import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
+from media_store.management.base import MediaCommand
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Fetch a WhatsApp Cloud API media by ID (expiry check, negative cache, retries) and print its short URL."
 
     def add_arguments(self, parser) -> None:
@@ -34,16 +33,12 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         except MediaUnavailable as unavailable:
             if as_json:
-                self.stdout.write(_dumps(error_payload(unavailable.status)))
+                self.write_json(error_payload(unavailable.status))
             raise CommandError(f"{media_id}: {unavailable.status}: {unavailable.result.reason}") from None
         if as_json:
-            self.stdout.write(_dumps(success_payload(attachment)))
+            self.write_json(success_payload(attachment))
         else:
             self.stdout.write(
                 f"{attachment.short_url}  {attachment.original_filename}  "
                 f"{attachment.mime_type}  {attachment.file_size} bytes"
             )
-
-
-def _dumps(data) -> str:
-    return json.dumps(data, separators=(",", ":"))

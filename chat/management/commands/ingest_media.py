@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chat.serializers import AttachmentSerializer
 from chat.services import attach_file
 from media_store.exceptions import MediaError
+from media_store.management.base import MediaCommand
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Store local files as attachments (deduplicated by content) and print their short URLs."
 
     def add_arguments(self, parser) -> None:
@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
     def _report(self, attachment, *, as_json: bool) -> None:
         if as_json:
-            self.stdout.write(_dumps(AttachmentSerializer(attachment).data))
+            self.write_json(AttachmentSerializer(attachment).data)
         else:
             self.stdout.write(
                 f"{attachment.short_url}  {attachment.original_filename}  "
@@ -52,9 +52,5 @@ class Command(BaseCommand):
     def _report_failure(self, raw: str, error: Exception, *, as_json: bool) -> None:
         message = str(error) if isinstance(error, MediaError) else (error.strerror or str(error))
         if as_json:
-            self.stdout.write(_dumps({"path": raw, "error": message}))
+            self.write_json({"path": raw, "error": message})
         self.stderr.write(f"{raw}: {message}")
-
-
-def _dumps(data) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=False)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chat.backfill import DEFAULT_BATCH_SIZE, rebuild_short_urls
 from media_store.conf import media_settings
+from media_store.management.base import MediaCommand
 from media_store.progress import progress_bar
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Rewrite every short_url to use the current PUBLIC_BASE_URL (tokens are kept)."
 
     def add_arguments(self, parser) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from media_store.exceptions import MediaError
 from media_store.lifecycle import apply_expiration
+from media_store.management.base import MediaCommand
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Put (merge) the bucket lifecycle rule that expires stored media, then print the bucket's rules."
 
     def add_arguments(self, parser) -> None:

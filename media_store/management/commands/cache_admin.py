@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import json
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from media_store.caching import get_cache
+from media_store.exceptions import MediaError
+from media_store.management.base import MediaCommand, quiet
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Inspect or empty the generic @cached cache (only its own keys are ever deleted)."
 
     def add_arguments(self, parser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{stats,clear,flush}")
-        actions.add_parser("stats", help="hits, misses, hit ratio, keys and memory")
+        quiet(actions.add_parser("stats", help="hits, misses, hit ratio, keys and memory"))
         clear = actions.add_parser("clear", help="delete the cached results of one key prefix")
         clear.add_argument("prefix")
-        actions.add_parser("flush", help="delete every @cached result")
+        quiet(clear)
+        quiet(actions.add_parser("flush", help="delete every @cached result"))
 
     def handle(self, *args, action: str, **options) -> None:
         cache = get_cache()
-        if action == "stats":
-            self.stdout.write(json.dumps(cache.stats(), indent=2))
-        elif action == "clear":
-            try:
+        try:
+            if action == "stats":
+                self.write_json(cache.stats())
+            elif action == "clear":
                 removed = cache.clear(options["prefix"])
-            except ValueError as error:
-                raise CommandError(str(error)) from None
-            self.stdout.write(f"removed {removed} key(s) under prefix {options['prefix']!r}")
-        else:
-            self.stdout.write(f"removed {cache.flush()} key(s)")
+                self.stdout.write(f"removed {removed} key(s) under prefix {options['prefix']!r}")
+            else:
+                self.stdout.write(f"removed {cache.flush()} key(s)")
+        except (ValueError, MediaError) as error:
+            raise CommandError(str(error)) from None

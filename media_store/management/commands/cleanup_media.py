@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from media_store.cleanup import clean_disk
 from media_store.exceptions import OriginUnavailable
+from media_store.management.base import MediaCommand
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -23,7 +23,7 @@ def parse_size(text: str) -> int:
     return int(float(number) * _UNITS[unit.upper()])
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Clean the disk tier by last access and size, drop stale temp files (and, optionally, origin orphans)."
 
     def add_arguments(self, parser) -> None:
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         except OriginUnavailable as error:
             raise CommandError(f"origin unavailable: {error}") from None
         if as_json:
-            self.stdout.write(json.dumps(report.as_dict(), separators=(",", ":")))
+            self.write_json(report.as_dict())
             return
         verb = "would remove" if dry_run else "removed"
         self.stdout.write(

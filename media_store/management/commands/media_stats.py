@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
-from django.core.management.base import BaseCommand
-
+from media_store.management.base import MediaCommand
 from media_store.reports import media_statistics, report_sections
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Show the media statistics (WhatsApp fetches, hot tier, disk, origin, serving)."
 
     def add_arguments(self, parser) -> None:
@@ -18,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_json: bool, **options) -> None:
         report = media_statistics()
         if as_json:
-            self.stdout.write(json.dumps(report, separators=(",", ":")))
+            self.write_json(report)
             return
         for title, rows in report_sections(report):
             self.stdout.write(title)

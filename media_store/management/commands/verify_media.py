@@ -7,16 +7,17 @@ missing origin copy, or a tier that could not be read. See ``media_store.verify`
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from media_store import runtime
 from media_store.digests import is_sha256
+from media_store.management.base import MediaCommand
 from media_store.models import Blob
 from media_store.progress import progress_bar
 from media_store.verify import TIERS, BlobReport, verify_blobs
 
 
-class Command(BaseCommand):
+class Command(MediaCommand):
     help = "Check the origin, disk and hot copies of stored media against their SHA-256; --repair fixes bad copies."
 
     def add_arguments(self, parser) -> None:
