@@ -16,11 +16,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 
-from media_store.conf import media_settings
 from media_store.digests import new_token
 from media_store.progress import NO_PROGRESS, Progress
 
-from .models import MessageAttachment, short_url_for
+from .models import MessageAttachment, short_url_for, short_url_prefix
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -54,7 +53,7 @@ def rebuild_short_urls(
     *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, progress: Progress = NO_PROGRESS
 ) -> BatchReport:
     """Point every ``short_url`` at the current ``PUBLIC_BASE_URL`` (after a domain change)."""
-    expected = Concat(Value(f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/"), "media_hash")
+    expected = Concat(Value(short_url_prefix()), "media_hash")
     stale = (
         MessageAttachment.objects.exclude(media_hash__isnull=True).exclude(media_hash="").exclude(short_url=expected)
     )

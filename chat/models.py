@@ -40,8 +40,13 @@ class Message(models.Model):
         return f"{self.get_direction_display()} {self.chat_id or '-'} #{self.pk}"
 
 
+def short_url_prefix() -> str:
+    """``<PUBLIC_BASE_URL>/media/``: a short URL is this plus the token."""
+    return f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/"
+
+
 def short_url_for(token: str) -> str:
-    return f"{media_settings.PUBLIC_BASE_URL.rstrip('/')}/media/{token}"
+    return f"{short_url_prefix()}{token}"
 
 
 class MessageAttachment(models.Model):

@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 
 from django.db import transaction
 
-from media_store.ingest import new_staged_file, store_staged
+from media_store.ingest import staged_copy, store_staged
 from media_store.models import Blob
 from media_store.staging import StagedFile
 
@@ -33,8 +33,7 @@ def attach_staged(
 
 def attach_file(path: str | Path, *, filename: str | None = None, message: Message | None = None) -> MessageAttachment:
     """Ingest a local file (left in place) as a new attachment."""
-    with new_staged_file() as staged, open(path, "rb") as source:
-        staged.copy_from(source)
+    with staged_copy(path) as staged:
         return attach_staged(staged, filename=filename or Path(path).name, message=message)
 
 

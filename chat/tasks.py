@@ -13,7 +13,7 @@ from .models import Message
 from .whatsapp import MediaUnavailable, attachment_for_media_id
 
 
-@shared_task(name="chat.fetch_whatsapp_media", ignore_result=False)
+@shared_task(name="chat.fetch_whatsapp_media")
 def fetch_whatsapp_media(media_id: str, timestamp: int | str | None = None, message_id: int | None = None) -> int | str:
     """The attachment's id, or the failure status (``"expired"``, ``"failed"``, ``"upstream"``).
 

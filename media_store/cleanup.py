@@ -2,8 +2,10 @@
 
 Disk cleanup, in order:
 1. stale temp files (``.tmp/``, untouched for an hour: a crashed fill or upload);
-2. files not read for ``MEDIA_CACHE_DAYS`` — by *last access* (the disk tier records reads in
-   atime), not by creation: a voice note played every day stays however old it is;
+2. files not read *from the disk tier* for ``MEDIA_CACHE_DAYS`` — by last access (the tier
+   records its reads in atime), not by creation. Objects answered from Redis or a worker's
+   memory do not touch their disk copy: a popular small object may leave the disk while it is
+   hot, and comes back from the origin once its Redis TTL runs out;
 3. least-recently-used files until the tier is under ``MEDIA_DISK_MAX_BYTES``;
 4. empty folders.
 A file that is being served is never removed: readers hold a shared ``flock`` while a file is

@@ -12,7 +12,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 CHUNK_SIZE = 1024 * 1024
 TOKEN_BYTES = 16  # 128 bits: unguessable, and 32 hex characters in the URL
@@ -44,24 +43,6 @@ class Digester:
 
     def result(self) -> Digests:
         return Digests(self._sha256.hexdigest(), self._md5.hexdigest(), self.size)
-
-
-def digest_bytes(data: bytes) -> Digests:
-    digester = Digester()
-    digester.update(data)
-    return digester.result()
-
-
-def digest_stream(stream: BinaryIO) -> Digests:
-    digester = Digester()
-    for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
-        digester.update(chunk)
-    return digester.result()
-
-
-def digest_file(path: str | Path) -> Digests:
-    with open(path, "rb") as stream:
-        return digest_stream(stream)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import runtime
 from .conf import media_settings
 from .digests import CHUNK_SIZE, is_md5
-from .exceptions import DigestMismatch, OriginUnavailable, RejectedMedia, TierUnavailable
+from .exceptions import MediaError, RejectedMedia
 from .fetch.urls import download_blob, download_blobs, failure, filename_from_url, url_hash
 from .mediatypes import GENERIC_TYPES, MEDIA_TYPES, canonical, image_dimensions, media_type_for
 from .models import Blob, SourceURL
@@ -89,7 +89,11 @@ def verify_cached_media(path: str | Path, expected_md5: str) -> bool:
 
 
 def find_cached_by_md5(md5: str) -> dict | None:
-    """The stored content with this MD5 (its latest source URL, if any), or None."""
+    """The stored content with this MD5 (its latest source URL, if any), or None.
+
+    Like every result dict, its ``local_path`` is a real file: a copy evicted from the disk tier
+    is streamed back from the origin first.
+    """
     blob = Blob.objects.filter(md5=md5.strip().lower(), expired_at__isnull=True).first()
     if blob is None:
         return None
@@ -160,22 +164,15 @@ def _checked_media_type(media_type: str | None) -> str | None:
 
 
 def _disk_copy(blob: Blob) -> str | None:
-    """The disk-tier file of a blob, refilled from the origin when it was evicted; None without a disk tier."""
+    """The disk-tier file of a blob, refilled from the origin when it was evicted; None without a
+    disk tier (``ENABLE_CACHING=false``) or when the origin cannot give the content back."""
     store = runtime.get_store()
     if store.disk is None:
         return None
     info = blob.info()
     if not store.disk.contains(info):
         try:
-            stream = store.origin.open(info.origin_key)
-        except OriginUnavailable:
+            store.fill_disk(info)
+        except MediaError:
             return None
-        if stream is None:
-            return None
-        try:
-            store.disk.write_chunks(info, stream)
-        except (DigestMismatch, TierUnavailable, OriginUnavailable):
-            return None
-        finally:
-            stream.close()
     return str(store.disk.path(info))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -42,10 +44,17 @@ def new_staged_file(max_bytes: int | None = None) -> StagedFile:
         return StagedFile(tempfile.gettempdir(), cap)
 
 
-def store_file(path: str | Path, *, filename: str | None = None, declared_type: str | None = None) -> tuple[Blob, bool]:
-    """Ingest a local file (the file itself is left in place)."""
+@contextmanager
+def staged_copy(path: str | Path) -> Iterator[StagedFile]:
+    """A local file copied into a StagedFile (hashed and capped on the way; the file stays)."""
     with new_staged_file() as staged, open(path, "rb") as source:
         staged.copy_from(source)
+        yield staged
+
+
+def store_file(path: str | Path, *, filename: str | None = None, declared_type: str | None = None) -> tuple[Blob, bool]:
+    """Ingest a local file (the file itself is left in place)."""
+    with staged_copy(path) as staged:
         return store_staged(staged, filename=filename or Path(path).name, declared_type=declared_type)
 
 

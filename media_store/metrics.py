@@ -1,9 +1,9 @@
 """Prometheus metrics (``GET /metrics``), correct under gunicorn with several workers.
 
 prometheus-client's multiprocess mode is used when ``PROMETHEUS_MULTIPROC_DIR`` is set —
-``gunicorn.conf.py`` sets it, empties it at start and marks dead workers — so a scrape that
-lands on any worker sees the sum over all of them. Without it (tests, a shell) the default
-in-process registry is used. Incrementing a counter is a few microseconds and touches no
+``gunicorn.conf.py`` points it at a fresh folder per server start (unless it is set) and marks
+dead workers — so a scrape that lands on any worker sees the sum over all of them. Without it
+(tests, a shell) the default in-process registry is used. Incrementing a counter is a few microseconds and touches no
 network, so the serving path can afford it on every request.
 """
 

@@ -59,6 +59,8 @@ class MediaStore:
         max_hot_bytes: int,
         process: MemoryHotTier | None = None,
     ) -> None:
+        if (hot is None) != (disk is None):
+            raise ValueError("hot and disk tiers come together (caching on) or not at all")
         self.origin = origin
         self.hot = hot
         self.disk = disk
@@ -158,8 +160,6 @@ class MediaStore:
                 logger.debug("media.hit tier=%s hash=%s", self.hot.name, blob.sha256)
                 self._remember(blob, data)
                 return Content(self.hot.name, data=data)
-        if self.disk is None:
-            return None
         file = self._quietly(self.disk.open, blob)
         if file is None:
             return None
@@ -181,7 +181,7 @@ class MediaStore:
 
     def _fill(self, blob: BlobInfo) -> Content:
         """One origin GET; write the verified bytes back to the cache tiers."""
-        if blob.size <= self.max_hot_bytes or self.disk is None:
+        if blob.size <= self.max_hot_bytes:
             data = self.origin.get(blob.origin_key)
             if data is None:
                 raise MediaNotFound(f"{blob.sha256} is gone from the origin")
@@ -190,14 +190,17 @@ class MediaStore:
                 raise OriginUnavailable(f"origin copy of {blob.sha256} does not match its digest")
             if self._fits_hot(blob):
                 self._quietly(self.hot.set, blob.sha256, data)
-            if self.disk is not None:
-                self._quietly(self.disk.write_bytes, blob, data)
+            self._quietly(self.disk.write_bytes, blob, data)
             self._remember(blob, data)
             return Content("origin", data=data)
         return self._fill_large(blob)
 
-    def _fill_large(self, blob: BlobInfo) -> Content:
-        """Stream a large object to disk (flat memory), then serve it from there."""
+    def fill_disk(self, blob: BlobInfo) -> None:
+        """Stream the origin copy into the disk tier (flat memory), verified on the way.
+
+        Raises MediaNotFound, OriginUnavailable (unreachable, or a corrupt origin copy) or
+        TierUnavailable (the disk cannot take it).
+        """
         stream = self.origin.open(blob.origin_key)
         if stream is None:
             raise MediaNotFound(f"{blob.sha256} is gone from the origin")
@@ -206,11 +209,16 @@ class MediaStore:
         except DigestMismatch as error:
             logger.error("media.corrupt tier=origin hash=%s: %s", blob.sha256, error)
             raise OriginUnavailable(f"origin copy of {blob.sha256} does not match its digest") from error
+        finally:
+            stream.close()
+
+    def _fill_large(self, blob: BlobInfo) -> Content:
+        """Stream a large object to disk, then serve it from there (sendfile)."""
+        try:
+            self.fill_disk(blob)
         except TierUnavailable as error:
             logger.warning("media.disk_fill_failed hash=%s: %s; streaming from origin", blob.sha256, error)
             return Content("origin", open_origin=self._origin_opener(blob))
-        finally:
-            stream.close()
         file = self._quietly(self.disk.open, blob)
         if file is None:  # removed between write and open (cleanup racing us): stream instead
             return Content("origin", open_origin=self._origin_opener(blob))

@@ -8,7 +8,7 @@ from celery import shared_task
 from .cleanup import clean_disk
 
 
-@shared_task(name="media_store.tasks.cleanup_old_media", ignore_result=False)
+@shared_task(name="media_store.tasks.cleanup_old_media")
 def cleanup_old_media(days: float | None = None, max_bytes: int | None = None) -> dict:
     """Apply the disk-tier limits (defaults from settings) and return the report."""
     return clean_disk(days=days, max_bytes=max_bytes).as_dict()

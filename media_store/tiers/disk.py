@@ -25,11 +25,12 @@ from media_store.blobs import BlobInfo
 from media_store.digests import sha256_file
 from media_store.exceptions import DigestMismatch, TierUnavailable
 from media_store.guard import OutageGuard
+from media_store.mediatypes import DISK_FOLDERS
 
 logger = logging.getLogger("media_store.disk")
 
 TEMP_DIR = ".tmp"
-FOLDER_TYPES = {"images": "image", "videos": "video", "audio": "audio", "documents": "document"}
+FOLDER_TYPES = {folder: kind for kind, folder in DISK_FOLDERS.items() if kind != "sticker"}  # folder → type
 ACCESS_TOUCH_SECONDS = 3600  # record a read in atime at most this often (LRU cleanup uses it)
 
 
