@@ -1,10 +1,10 @@
 """``make bench``: throughput of /media/<hash> per tier against Django's own floor, plus probes.
 
-Every throughput case is measured ``BENCH_ROUNDS`` times (default 3), each time right after the
+Every throughput case is measured ``BENCH_ROUNDS`` times (default 5), each time right after the
 floor view of the same payload size (the same bytes from memory, through the same middleware);
 the median of those paired ratios is reported. wrk runs from a separate process on the same 2
 cores as the servers, so absolute numbers understate a real deployment; the ratios are what
-the targets are about. Knobs: BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16).
+the targets are about. Knobs: BENCH_SECONDS (2), BENCH_ROUNDS (5), BENCH_CONNECTIONS (16).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .load import Load, ab, wrk
 from .stack import Stack, machine
 
 SIZES = {"4KiB": 4 * 1024, "50KiB": 50 * 1024, "1MiB": 1024 * 1024}
-SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 THREADS = 2
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -81,16 +81,24 @@ class MemoryHotTier:
         self._lock = threading.Lock()
 
     def get(self, sha256: str) -> bytes | None:
-        with self._lock:
-            item = self._items.get(sha256)
-            if item is None:
-                return None
-            data, expires = item
-            if self.ttl and expires <= self.clock():
-                self._remove(sha256)
-                return None
-            self._items.move_to_end(sha256)
-            return data
+        """Lock-free: a hit is two single C-level dict operations, each atomic under the GIL.
+
+        A lock here would be taken by every thread on every hot hit; a thread preempted while
+        holding it stalls all the others (a lock convoy), which halves throughput under load.
+        Writers still serialise on the lock; a reader racing a removal just misses.
+        """
+        item = self._items.get(sha256)
+        if item is None:
+            return None
+        data, expires = item
+        if self.ttl and expires <= self.clock():
+            self.delete(sha256)
+            return None
+        try:
+            self._items.move_to_end(sha256)  # LRU order
+        except KeyError:  # evicted meanwhile by a writer: the bytes we hold are still good
+            pass
+        return data
 
     def set(self, sha256: str, data: bytes) -> None:
         if len(data) > self.max_bytes:
