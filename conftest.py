@@ -20,6 +20,8 @@ from django.test import override_settings
 from mediacache_project.services import caches_for
 from tests.support.servers import TEST_BUCKET, MotoS3Server, RedisServer, redis_answers, s3_settings
 
+pytest_plugins = ["tests.support.url_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def redis_url():

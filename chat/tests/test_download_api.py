@@ -9,34 +9,14 @@ from django.test import Client
 from django.urls import reverse
 
 from chat.models import MessageAttachment
-from media_store.fetch import urls as url_ingest
 from media_store.models import Blob, SourceURL
-from tests.support.http import LocalHTTPServer, respond, sequence
+from tests.support.http import respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, pdf_bytes, png_bytes, random_bytes
 
 URL = "/api/media/download"
 API_TOKEN = "s3cret-operator-token"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as running:
-        yield running
-
-
-@pytest.fixture
-def allow_private(settings):
-    settings.DOWNLOAD_ALLOW_PRIVATE_NETWORKS = True
-    return settings
-
-
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    recorded: list[float] = []
-    monkeypatch.setattr(url_ingest, "sleep", recorded.append)
-    return recorded
 
 
 @pytest.fixture

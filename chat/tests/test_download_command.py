@@ -12,22 +12,9 @@ from django.core.management import CommandError, call_command
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
-from tests.support.http import LocalHTTPServer
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as running:
-        yield running
-
-
-@pytest.fixture
-def allow_private(settings):
-    settings.DOWNLOAD_ALLOW_PRIVATE_NETWORKS = True
-    return settings
 
 
 def download(*args: str) -> tuple[str, str]:

@@ -15,17 +15,11 @@ import pytest
 from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge
 from media_store.fetch.downloader import USER_AGENT, Downloader, Fetched
 from media_store.staging import StagedFile
-from tests.support.http import LocalHTTPServer, close_delimited, drip, raw, redirect
+from tests.support.http import close_delimited, drip, raw, redirect
 from tests.support.media import jpeg_bytes, pdf_bytes, random_bytes
 from tests.support.servers import free_port
 
 CAP = 64 * 1024
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as running:
-        yield running
 
 
 @pytest.fixture

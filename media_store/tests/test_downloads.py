@@ -34,32 +34,11 @@ from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge, R
 from media_store.fetch import urls as url_ingest
 from media_store.models import Blob, SourceURL
 from media_store.tiers import disk as disk_tier
-from tests.support.http import LocalHTTPServer, respond, sequence
+from tests.support.http import respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as running:
-        yield running
-
-
-@pytest.fixture
-def allow_private(settings):
-    """The local server is on 127.0.0.1: let the downloader reach it."""
-    settings.DOWNLOAD_ALLOW_PRIVATE_NETWORKS = True
-    return settings
-
-
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    """Waits the retry policy asked for; nothing really sleeps."""
-    recorded: list[float] = []
-    monkeypatch.setattr(url_ingest, "sleep", recorded.append)
-    return recorded
 
 
 @pytest.fixture
