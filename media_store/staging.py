@@ -9,7 +9,6 @@ Used as a context manager it removes its temp file on any exit unless it was ado
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,8 +70,5 @@ class StagedFile:
     def discard(self) -> None:
         self._file.close()
         if self.path is not None:
-            try:
-                os.unlink(self.path)
-            except FileNotFoundError:
-                pass
+            Path(self.path).unlink(missing_ok=True)
             self.path = None

@@ -91,12 +91,8 @@ class MediaStore:
         """Which tier would serve the blob, without downloading it (for HEAD)."""
         if self._fits_process(blob) and self.process.contains(blob.sha256):
             return self.process.name
-        if self._fits_hot(blob):
-            try:
-                if self.hot.contains(blob.sha256):
-                    return self.hot.name
-            except TierUnavailable:
-                pass  # the tier's guard has logged it
+        if self._fits_hot(blob) and self._quietly(self.hot.contains, blob.sha256):
+            return self.hot.name
         if self.disk is not None and self.disk.contains(blob):
             return "disk"
         if self.origin.head(blob.origin_key) is None:

@@ -11,6 +11,7 @@ from django.test import Client
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
+from tests.support.contract import attachment_json
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
 
@@ -55,18 +56,7 @@ def test_upload_returns_the_stored_attachment_with_digests_and_dimensions(staff_
     data = png_bytes(width=64, height=48)
     body = upload(staff_client, data, "red.png", "image/png").json()
     attachment = MessageAttachment.objects.get()
-    assert body == {
-        "id": attachment.pk,
-        "media_hash": attachment.media_hash,
-        "short_url": f"http://media.example.test/media/{attachment.media_hash}",
-        "mime_type": "image/png",
-        "media_type": "image",
-        "file_size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "md5_sum": hashlib.md5(data).hexdigest(),
-        "width": 64,
-        "height": 48,
-    }
+    assert body == attachment_json(attachment, data, mime_type="image/png", media_type="image", width=64, height=48)
     assert len(body["media_hash"]) == 32
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from chat.models import MessageAttachment
 from media_store.models import Blob, SourceURL
+from tests.support.contract import attachment_json
 from tests.support.http import respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, pdf_bytes, png_bytes, random_bytes
 
@@ -73,18 +72,9 @@ def test_it_answers_201_with_the_attachment_json(api, server, allow_private, att
     attachment = MessageAttachment.objects.get()
     assert response.status_code == 201
     assert list(response.json()) == attachment_keys
-    assert response.json() == {
-        "id": attachment.pk,
-        "media_hash": attachment.media_hash,
-        "short_url": f"http://media.example.test/media/{attachment.media_hash}",
-        "mime_type": "image/png",
-        "media_type": "image",
-        "file_size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "md5_sum": hashlib.md5(data).hexdigest(),
-        "width": 40,
-        "height": 30,
-    }
+    assert response.json() == attachment_json(
+        attachment, data, mime_type="image/png", media_type="image", width=40, height=30
+    )
     assert attachment.original_filename == "red.png"
     assert SourceURL.objects.get().url == url
 

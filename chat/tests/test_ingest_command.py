@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from io import StringIO
 
@@ -11,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
+from tests.support.contract import attachment_json
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
 
@@ -58,18 +58,7 @@ def test_json_prints_one_object_with_exactly_the_api_keys(write_file, attachment
     record = json.loads(lines[0])
     attachment = MessageAttachment.objects.get()
     assert list(record) == attachment_keys
-    assert record == {
-        "id": attachment.pk,
-        "media_hash": attachment.media_hash,
-        "short_url": f"http://media.example.test/media/{attachment.media_hash}",
-        "mime_type": "image/png",
-        "media_type": "image",
-        "file_size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "md5_sum": hashlib.md5(data).hexdigest(),
-        "width": 20,
-        "height": 10,
-    }
+    assert record == attachment_json(attachment, data, mime_type="image/png", media_type="image", width=20, height=10)
 
 
 @pytest.mark.django_db

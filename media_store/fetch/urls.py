@@ -229,8 +229,6 @@ def _discard_unsettled(futures: dict[Future, int], outcomes: list[Outcome | None
     """After an interruption, remove the temp files of downloads nobody will store."""
     for future, index in futures.items():
         future.cancel()
-        if outcomes[index] is None and not future.cancelled():
-            try:
-                future.result().staged.discard()
-            except Exception:  # it failed: its attempt already removed its temp file
-                pass
+        # a failed fetch already removed its own temp file; only successful ones hold one
+        if outcomes[index] is None and not future.cancelled() and future.exception() is None:
+            future.result().staged.discard()
