@@ -17,9 +17,8 @@ import psycopg
 import redis
 import requests
 
+from bench.stack import Stack, rss_bytes
 from tests.support.servers import PROJECT_ROOT
-
-from .stack import Stack, rss_bytes
 
 MiB = 1024 * 1024
 

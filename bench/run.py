@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import probes, report
-from .load import Load, ab, wrk
-from .stack import Stack, machine
+from bench import probes, report
+from bench.load import Load, ab, wrk
+from bench.stack import Stack, machine
 
 SIZES = {"4KiB": 4 * 1024, "50KiB": 50 * 1024, "1MiB": 1024 * 1024}
 SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))

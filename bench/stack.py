@@ -43,6 +43,7 @@ class Stack:
             **s3_settings(self.s3, TEST_BUCKET),
             "MEDIA_S3_PREFIX": "bench/",
             "BENCH_FLOOR_DIR": str(self.work / "floor"),
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "LOG_LEVEL": "warning",
             "STATIC_ROOT": str(self.work / "static"),
             "UPLOAD_MAX_BYTES": str(1024**3),  # the 200 MiB memory probe

@@ -8,11 +8,10 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
+from chat.models import Message, MessageAttachment
 from media_store import runtime
 from media_store.exceptions import MediaError
-from media_store.verify import verify_blob
-
-from .models import Message, MessageAttachment
+from media_store.ops.verify import verify_blob
 
 PREVIEW_TAGS = {
     "image": '<img src="{0}" alt="" style="max-width: 320px; max-height: 240px">',

@@ -16,10 +16,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 
-from media_store.digests import new_token
-from media_store.progress import NO_PROGRESS, Progress
-
-from .models import MessageAttachment, short_url_for, short_url_prefix
+from chat.models import MessageAttachment, short_url_for, short_url_prefix
+from media_store.content.digests import new_token
+from media_store.ops.progress import NO_PROGRESS, Progress
 
 DEFAULT_BATCH_SIZE = 1000
 

@@ -13,8 +13,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from media_store.conf import media_settings
-from media_store.digests import new_token
-from media_store.mediatypes import MEDIA_TYPES
+from media_store.content.digests import new_token
+from media_store.content.mediatypes import MEDIA_TYPES
 from media_store.models import Blob
 
 TOKEN_ATTEMPTS = 3

@@ -12,10 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from media_store.blobs import BlobInfo
+from chat.models import MessageAttachment
 from media_store.conf import media_settings
-
-from .models import MessageAttachment
+from media_store.content.blobs import BlobInfo
 
 MAX_ENTRIES = 50_000
 

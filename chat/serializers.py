@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import MessageAttachment
+from chat.models import MessageAttachment
 
 ATTACHMENT_FIELDS = (
     "id",

@@ -7,11 +7,10 @@ from pathlib import Path, PurePath
 
 from django.db import transaction
 
-from media_store.ingest import staged_copy, store_staged
+from chat.models import Message, MessageAttachment
+from media_store.ingest.commit import staged_copy, store_staged
+from media_store.ingest.staging import StagedFile
 from media_store.models import Blob
-from media_store.staging import StagedFile
-
-from .models import Message, MessageAttachment
 
 
 def attach_staged(

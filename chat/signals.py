@@ -6,10 +6,9 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from chat import resolver
+from chat.models import MessageAttachment
 from media_store.conf import DEFAULTS
-
-from . import resolver
-from .models import MessageAttachment
 
 
 @receiver(post_delete, sender=MessageAttachment)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .models import Message
-from .whatsapp import MediaUnavailable, attachment_for_media_id
+from chat.inbound import MediaUnavailable, attachment_for_media_id
+from chat.models import Message
 
 
 @shared_task(name="chat.fetch_whatsapp_media")

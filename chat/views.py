@@ -11,10 +11,9 @@ import time
 
 from django.views.decorators.csrf import csrf_exempt
 
-from media_store import responses
-from media_store.views import NO_TIER, SAFE_METHODS, observe, serve_blob
-
-from .resolver import get_resolver
+from chat.resolver import get_resolver
+from media_store.serving import responses
+from media_store.serving.serve import NO_TIER, SAFE_METHODS, observe, serve_blob
 
 
 @csrf_exempt

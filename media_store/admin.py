@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from .models import Blob, SourceURL, WhatsAppMedia
+from media_store.models import Blob, SourceURL, WhatsAppMedia
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -16,14 +16,14 @@ import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import runtime
-from .conf import media_settings
-from .digests import CHUNK_SIZE, is_md5
-from .exceptions import MediaError, RejectedMedia
-from .fetch.urls import download_blob, download_blobs, failure, filename_from_url, url_hash
-from .mediatypes import GENERIC_TYPES, MEDIA_TYPES, canonical, image_dimensions, media_type_for
-from .models import Blob, SourceURL
-from .tiers.disk import DiskTier
+from media_store import runtime
+from media_store.conf import media_settings
+from media_store.content.digests import CHUNK_SIZE, is_md5
+from media_store.content.mediatypes import GENERIC_TYPES, MEDIA_TYPES, canonical, image_dimensions, media_type_for
+from media_store.exceptions import MediaError, RejectedMedia
+from media_store.fetch.urls import download_blob, download_blobs, failure, filename_from_url, url_hash
+from media_store.models import Blob, SourceURL
+from media_store.tiers.disk import DiskTier
 
 # -- the contract (CONTRACT §6) ----------------------------------------------------------------
 

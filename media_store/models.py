@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from .blobs import BlobInfo
+from media_store.content.blobs import BlobInfo
 
 MEDIA_TYPE_CHOICES = [(name, name) for name in ("image", "audio", "video", "document")]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 
-from .conf import media_settings
-from .guard import OutageGuard
-from .locks import FillLocks
-from .store import MediaStore
-from .tiers.disk import DiskTier
-from .tiers.hot import MemoryHotTier, RedisHotTier
-from .tiers.origin import FilesystemOrigin, Origin, S3Origin
+from media_store.conf import media_settings
+from media_store.store import MediaStore
+from media_store.tiers.disk import DiskTier
+from media_store.tiers.guard import OutageGuard
+from media_store.tiers.hot import MemoryHotTier, RedisHotTier
+from media_store.tiers.locks import FillLocks
+from media_store.tiers.origin import FilesystemOrigin, Origin, S3Origin
 
 _lock = threading.RLock()  # get_store() builds shared pieces under it
 _store: MediaStore | None = None
@@ -134,7 +134,7 @@ def fill_locks() -> FillLocks:
 
 def counters(name: str):
     """Process-wide named counters (a Redis hash when configured); see ``stats.Counters``."""
-    from .stats import Counters
+    from media_store.ops.counters import Counters
 
     s = media_settings
     return _per_process(
@@ -150,7 +150,7 @@ def counters(name: str):
 
 def negative_cache(namespace: str):
     """The negative cache for ``namespace`` (``"url"``, ``"whatsapp"``); see ``fetch.negative``."""
-    from .fetch.negative import NegativeCache
+    from media_store.fetch.negative import NegativeCache
 
     s = media_settings
     return _per_process(

@@ -8,8 +8,8 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from . import runtime
-from .conf import DEFAULTS, media_settings
+from media_store import runtime
+from media_store.conf import DEFAULTS, media_settings
 
 
 @receiver(setting_changed)

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .blobs import BlobInfo
-from .digests import sha256_bytes
-from .exceptions import DigestMismatch, MediaNotFound, OriginUnavailable, TierUnavailable
-from .locks import FillLocks
-from .tiers.disk import DiskTier
-from .tiers.hot import HotTier, MemoryHotTier
-from .tiers.origin import ChunkStream, Origin
+from media_store.content.blobs import BlobInfo
+from media_store.content.digests import sha256_bytes
+from media_store.exceptions import DigestMismatch, MediaNotFound, OriginUnavailable, TierUnavailable
+from media_store.tiers.disk import DiskTier
+from media_store.tiers.hot import HotTier, MemoryHotTier
+from media_store.tiers.locks import FillLocks
+from media_store.tiers.origin import ChunkStream, Origin
 
 logger = logging.getLogger("media_store.store")
 

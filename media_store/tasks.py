@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .cleanup import clean_disk
+from media_store.ops.cleanup import clean_disk
 
 
 @shared_task(name="media_store.tasks.cleanup_old_media")

@@ -13,9 +13,8 @@ from pathlib import Path
 from celery.schedules import crontab
 
 from media_store.conf import DEFAULTS
-
-from .env import Env
-from .services import caches_for, database_for
+from mediacache_project.env import Env
+from mediacache_project.services import caches_for, database_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -64,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "media_store",
+    "memo",
     "chat",
 ]
 
@@ -160,10 +160,7 @@ if MEDIA_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:
 if MEDIA_S3_PREFIX and not MEDIA_S3_PREFIX.endswith("/"):
     MEDIA_S3_PREFIX += "/"
 
-# `make bench` only: serve the bare floor view (mediacache_project/floor.py) from this folder.
-BENCH_FLOOR_DIR = env.str("BENCH_FLOOR_DIR", "")
-
-# Uploads are streamed to disk by media_store.upload; Django itself must not buffer them.
+# Uploads are streamed to disk by media_store.ingest.upload; Django itself must not buffer them.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -182,12 +179,12 @@ CELERY_BEAT_SCHEDULE = {
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "media_store.auth.MediaApiTokenAuthentication",
+        "mediacache_project.api.MediaApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["media_store.auth.IsOperator"],
+    "DEFAULT_PERMISSION_CLASSES": ["mediacache_project.api.IsOperator"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "media_store.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "mediacache_project.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

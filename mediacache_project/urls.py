@@ -5,7 +5,6 @@ operator routes under ``/media/``, then everything else; anything else under ``/
 tiny 404 (never an HTML page: gateways would send it as the media).
 """
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
@@ -13,13 +12,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from chat import views as chat_views
-from chat.api import AttachmentViewSet
-from chat.api_downloads import MediaDownloadView
-from chat.views_whatsapp import WhatsAppMediaView
-from media_store import operator_api
-from media_store.admin_views import media_cache_page
-from media_store.health import healthz
-from mediacache_project.floor import floor, floor_file
+from chat.api.attachments import AttachmentViewSet
+from chat.api.downloads import MediaDownloadView
+from chat.api.media_ids import WhatsAppMediaView
+from media_store.api import operator as operator_api
+from media_store.api.admin_views import media_cache_page
+from media_store.ops.health import healthz
+from memo import views as memo_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -36,15 +35,9 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/media/download", MediaDownloadView.as_view(), name="media-download"),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
-    path("admin/cache/stats", operator_api.CacheStatsView.as_view(), name="cache-stats"),
-    path("admin/cache/clear/<str:prefix>", operator_api.CacheClearView.as_view(), name="cache-clear"),
-    path("admin/cache/flush", operator_api.CacheFlushView.as_view(), name="cache-flush"),
+    path("admin/cache/stats", memo_views.CacheStatsView.as_view(), name="cache-stats"),
+    path("admin/cache/clear/<str:prefix>", memo_views.CacheClearView.as_view(), name="cache-clear"),
+    path("admin/cache/flush", memo_views.CacheFlushView.as_view(), name="cache-flush"),
     path("admin/media-cache/", admin.site.admin_view(media_cache_page), name="media-cache"),
     path("admin/", admin.site.urls),
 ]
-
-if settings.BENCH_FLOOR_DIR:  # the benchmark's bare-Django floor; never set in production
-    urlpatterns[:0] = [
-        path("bench/floor/<str:name>", floor, name="bench-floor"),
-        path("bench/floor-file/<str:name>", floor_file, name="bench-floor-file"),
-    ]

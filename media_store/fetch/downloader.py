@@ -21,10 +21,9 @@ import requests
 import urllib3
 
 from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge
-from media_store.staging import StagedFile
-
-from .retry import parse_retry_after
-from .ssrf import BlockedAddress, check_url, redact, redact_text, safe_session
+from media_store.fetch.retry import parse_retry_after
+from media_store.fetch.ssrf import BlockedAddress, check_url, redact, redact_text, safe_session
+from media_store.ingest.staging import StagedFile
 
 READ_SIZE = 64 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

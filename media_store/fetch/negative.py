@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from cachetools import TTLCache
 
-from media_store import metrics
-from media_store.guard import OutageGuard, redis_call
+from media_store.ops import metrics
+from media_store.tiers.guard import OutageGuard, redis_call
 
 
 class NegativeCache:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from media_store import metrics
 from media_store.exceptions import DownloadError
+from media_store.ops import metrics
 
 logger = logging.getLogger("media_store.fetch")
 

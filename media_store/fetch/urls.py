@@ -28,16 +28,16 @@ from urllib.parse import unquote, urlsplit
 from django.db import connection, transaction
 from django.utils import timezone
 
-from media_store import metrics, runtime
+from media_store import runtime
 from media_store.conf import media_settings
 from media_store.exceptions import BlockedURL, MediaError, RecentlyFailed
-from media_store.ingest import new_staged_file, store_staged
+from media_store.fetch.downloader import Downloader, Fetched
+from media_store.fetch.retry import RetryPolicy
+from media_store.fetch.ssrf import check_url, redact
+from media_store.ingest.commit import new_staged_file, store_staged
+from media_store.ingest.staging import StagedFile
 from media_store.models import Blob, SourceURL
-from media_store.staging import StagedFile
-
-from .downloader import Downloader, Fetched
-from .retry import RetryPolicy
-from .ssrf import check_url, redact
+from media_store.ops import metrics
 
 logger = logging.getLogger("media_store.downloads")
 

@@ -21,11 +21,11 @@ from typing import BinaryIO
 
 from cachetools import LRUCache
 
-from media_store.blobs import BlobInfo
-from media_store.digests import sha256_file
+from media_store.content.blobs import BlobInfo
+from media_store.content.digests import sha256_file
+from media_store.content.mediatypes import DISK_FOLDERS
 from media_store.exceptions import DigestMismatch, TierUnavailable
-from media_store.guard import OutageGuard
-from media_store.mediatypes import DISK_FOLDERS
+from media_store.tiers.guard import OutageGuard
 
 logger = logging.getLogger("media_store.disk")
 

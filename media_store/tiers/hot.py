@@ -16,7 +16,7 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from media_store.exceptions import TierUnavailable
-from media_store.guard import OutageGuard
+from media_store.tiers.guard import OutageGuard
 
 CHUNK_BYTES = 16 * 1024 - 16  # + Redis's sds header and terminator = one 16 KiB jemalloc class
 

@@ -20,9 +20,9 @@ from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from media_store.digests import CHUNK_SIZE
+from media_store.content.digests import CHUNK_SIZE
 from media_store.exceptions import OriginUnavailable
-from media_store.metrics import counted_origin_call
+from media_store.ops.metrics import counted_origin_call
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 BUCKET_CHECK_SECONDS = 60.0  # how long a confirmed bucket is trusted to exist

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from chat.backfill import DEFAULT_BATCH_SIZE, backfill_media_hashes
 from media_store.management.base import MediaCommand
-from media_store.progress import progress_bar
+from media_store.ops.progress import progress_bar
 
 
 class Command(MediaCommand):

@@ -17,7 +17,7 @@ from chat.services import attach_blob
 from media_store.fetch.ssrf import redact
 from media_store.fetch.urls import Outcome, download_blobs, failure, filename_from_url
 from media_store.management.base import MediaCommand
-from media_store.progress import progress_bar
+from media_store.ops.progress import progress_bar
 
 MAX_WORKERS = 32
 

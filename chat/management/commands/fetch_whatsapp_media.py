@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from chat.whatsapp import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
+from chat.inbound import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
 from media_store.management.base import MediaCommand
 
 

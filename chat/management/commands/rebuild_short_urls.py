@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from chat.backfill import DEFAULT_BATCH_SIZE, rebuild_short_urls
 from media_store.conf import media_settings
 from media_store.management.base import MediaCommand
-from media_store.progress import progress_bar
+from media_store.ops.progress import progress_bar
 
 
 class Command(MediaCommand):

@@ -7,8 +7,8 @@ import json
 from django.core.management.base import CommandError
 
 from media_store.exceptions import MediaError
-from media_store.lifecycle import apply_expiration
 from media_store.management.base import MediaCommand
+from media_store.ops.lifecycle import apply_expiration
 
 
 class Command(MediaCommand):

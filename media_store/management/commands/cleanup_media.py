@@ -6,9 +6,9 @@ import re
 
 from django.core.management.base import CommandError
 
-from media_store.cleanup import clean_disk
 from media_store.exceptions import OriginUnavailable
 from media_store.management.base import MediaCommand
+from media_store.ops.cleanup import clean_disk
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

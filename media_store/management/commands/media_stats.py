@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from media_store.management.base import MediaCommand
-from media_store.reports import media_statistics, report_sections
+from media_store.ops.reports import media_statistics, report_sections
 
 
 class Command(MediaCommand):

@@ -2,7 +2,7 @@
 
 One line per blob (``-v 0``: only blobs with a problem): ``<sha256>  origin=ok disk=corrupt
 (repaired) hot=missing``, then a summary. Exits 1 while a bad copy remains: a corrupt copy, a
-missing origin copy, or a tier that could not be read. See ``media_store.verify``.
+missing origin copy, or a tier that could not be read. See ``media_store.ops.verify``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from media_store import runtime
-from media_store.digests import is_sha256
+from media_store.content.digests import is_sha256
 from media_store.management.base import MediaCommand
 from media_store.models import Blob
-from media_store.progress import progress_bar
-from media_store.verify import TIERS, BlobReport, verify_blobs
+from media_store.ops.progress import progress_bar
+from media_store.ops.verify import TIERS, BlobReport, verify_blobs
 
 
 class Command(MediaCommand):

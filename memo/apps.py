@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MemoConfig(AppConfig):
+    name = "memo"
+    verbose_name = "Generic cache (@cached)"
