@@ -62,7 +62,7 @@ def media_env(settings, tmp_path):
     settings.MEDIA_S3_PREFIX = f"t-{run}/"
     settings.PUBLIC_BASE_URL = "http://media.example.test"
     # Tests look at the Redis tier; the per-worker cache in front of it has tests of its own
-    # (media_store/tests/test_process_cache.py), where it is switched back on.
+    # (tests/media_store/test_process_cache.py), where it is switched back on.
     settings.MEDIA_PROCESS_CACHE_BYTES = 0
     return settings
 

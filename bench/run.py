@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import probes, report
+from bench import edge, probes, redis_ha, report, transcode
 from bench.load import Load, ab, wrk
 from bench.stack import Stack, machine
 
@@ -110,11 +110,24 @@ def main() -> None:
             results = {"machine": machine(), "settings": _settings(), "throughput": throughput(stack, rows)}
             print("bench: probes", file=sys.stderr)
             results["probes"] = run_probes(stack)
+            print("bench: the edge (nginx in front)", file=sys.stderr)
+            results["edge"] = edge.run(stack, rows, payloads, measure, SECONDS)
+            print("bench: variants (transcode, hot hit)", file=sys.stderr)
+            results["transcode"] = transcode.measure(stack)
+            print("bench: Redis Sentinel / Cluster", file=sys.stderr)
+            results["redis_ha"] = redis_ha.run(stack, rows, payloads, measure, SECONDS)
         finally:
             stack.stop()
     results["seconds"] = time.monotonic() - started
     RESULTS.write_text(json.dumps(results, indent=2))
-    text = report.table(results)
+    text = "\n".join(
+        [
+            report.table(results),
+            *edge.lines(results["edge"]),
+            *redis_ha.lines(results["redis_ha"]),
+            *transcode.lines(results["transcode"]),
+        ]
+    )
     print(text)
     report.write_docs(DOCS, results, text)
 
@@ -144,7 +157,7 @@ def run_probes(stack: Stack) -> dict:
 def _settings() -> dict:
     return {
         "wrk": f"-t{THREADS} -c{CONNECTIONS} -d{SECONDS:g}s, {ROUNDS} rounds (median)",
-        "gunicorn": "gunicorn.conf.py: gthread, WEB_CONCURRENCY=cpu count, 8 threads, sendfile on",
+        "gunicorn": "gunicorn.conf.py: gthread, one worker per usable CPU, 8 threads, sendfile on",
     }
 
 

@@ -8,7 +8,11 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
+from chat.admin_changelist import OriginStateFilter, SourceFilter, cached_tiers
+from chat.admin_forms import IngestingAddMixin
+from chat.deletion import delete_attachments
 from chat.models import Message, MessageAttachment
+from media_store import admin_display as analysis_display
 from media_store import runtime
 from media_store.exceptions import MediaError
 from media_store.ops.verify import verify_blob
@@ -39,9 +43,9 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageAttachment)
-class MessageAttachmentAdmin(admin.ModelAdmin):
-    list_display = ("original_filename", "link", "media_type", "mime_type", "size", "expired", "created_at")
-    list_filter = ("media_type", "created_at")
+class MessageAttachmentAdmin(IngestingAddMixin, admin.ModelAdmin):
+    list_display = ("original_filename", "link", "media_type", "mime_type", "size", "held_by", "created_at")
+    list_filter = ("media_type", OriginStateFilter, SourceFilter, "created_at", "mime_type")
     search_fields = ("=media_hash", "original_filename", "=sha256", "=md5_sum", "=whatsapp_media_id")
     date_hierarchy = "created_at"
     list_select_related = ("blob",)
@@ -58,11 +62,14 @@ class MessageAttachmentAdmin(admin.ModelAdmin):
         "md5_sum",
         "width",
         "height",
+        "duration",
+        "analysis",
+        "variants",
         "whatsapp_media_id",
         "created_at",
     )
     fields = ("message", "blob", "original_filename", "media_type", *readonly_fields)
-    actions = ("warm_cache", "purge_cache", "verify_integrity")
+    actions = ("warm_cache", "purge_cache", "purge_attachments", "verify_integrity")
 
     def get_readonly_fields(self, request, obj=None):
         # The content is chosen when the attachment is created, never re-pointed afterwards.
@@ -87,12 +94,28 @@ class MessageAttachmentAdmin(admin.ModelAdmin):
     def expired(self, obj: MessageAttachment) -> bool:
         return obj.is_expired
 
+    @admin.display(description="held by")
+    def held_by(self, obj: MessageAttachment) -> str:
+        return cached_tiers(obj.blob)
+
     @admin.display(description="preview")
     def preview(self, obj: MessageAttachment) -> str:
         tag = PREVIEW_TAGS.get(obj.media_type)
         if not obj.media_hash or tag is None:
             return "—"
         return format_html(tag, reverse("media", kwargs={"token": obj.media_hash}))
+
+    @admin.display(description="duration")
+    def duration(self, obj: MessageAttachment) -> str:
+        return analysis_display.duration(obj.blob) if obj.blob_id else "—"
+
+    @admin.display(description="analysis")
+    def analysis(self, obj: MessageAttachment) -> str:
+        return analysis_display.summary(obj.blob) if obj.blob_id else "—"
+
+    @admin.display(description="variants")
+    def variants(self, obj: MessageAttachment) -> str:
+        return analysis_display.variant_links(obj.blob, obj.short_url) if obj.blob_id else "—"
 
     @admin.display(description="held by")
     def tiers(self, obj: MessageAttachment) -> str:
@@ -125,6 +148,26 @@ class MessageAttachmentAdmin(admin.ModelAdmin):
         self._each_blob(request, queryset, "verified", check)
         for line in bad:
             self.message_user(request, line, messages.ERROR)
+
+    # Deleting (the change form's "Delete", the "delete selected" action) and purging go through
+    # chat.deletion, so the token stops resolving at once here and within the edge TTL there.
+    def delete_model(self, request, obj: MessageAttachment) -> None:
+        delete_attachments([obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        delete_attachments(queryset.select_related("blob"))
+
+    @admin.action(
+        description="Delete the selected attachments and purge their content from the cache now",
+        permissions=("delete",),
+    )
+    def purge_attachments(self, request, queryset) -> None:
+        deleted = delete_attachments(queryset.select_related("blob"), purge=True)
+        self.message_user(
+            request,
+            f"Deleted {deleted} attachment(s); content no other attachment uses was purged from the cache "
+            "and leaves the origin with the next orphan sweep",
+        )
 
     def _each_blob(self, request, queryset, verb: str, operation) -> None:
         done, failures = 0, []

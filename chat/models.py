@@ -103,20 +103,12 @@ class MessageAttachment(models.Model):
         return self.blob.expired_at is not None
 
     def evolution_media_payload(self) -> dict[str, str]:
-        """The fields Evolution API's ``sendMedia`` needs for this attachment.
+        """The body of Evolution API's ``sendMedia`` for this attachment (see ``chat.outbound``:
+        the original when WhatsApp accepts it, else the right variant; URL and fileName with
+        an extension). Voice notes: ``chat.outbound.evolution_send_audio``."""
+        from chat.outbound import evolution_send_media
 
-        Evolution derives the MIME type from ``fileName``, so it must carry the content's real
-        extension; ``mediatype`` is one of image/video/audio/document (stickers are sent as
-        images, with the extension in the URL for clients that read it from there). For voice
-        notes use ``sendWhatsAppAudio`` with ``{"audio": payload["media"]}``.
-        """
-        mediatype = {"sticker": "image"}.get(self.media_type, self.media_type)
-        return {
-            "mediatype": mediatype if mediatype in ("image", "video", "audio", "document") else "document",
-            "mimetype": self.mime_type,
-            "media": self.url_with_extension if self.media_type == "sticker" else self.short_url,
-            "fileName": self.original_filename or f"{self.media_type}-{self.sha256[:12]}{self.blob.extension}",
-        }
+        return evolution_send_media(self)
 
     @property
     def url_with_extension(self) -> str:
@@ -143,3 +135,6 @@ def _with_update_fields(kwargs: dict, *fields: str) -> dict:
     if kwargs.get("update_fields") is None:
         return kwargs
     return {**kwargs, "update_fields": set(kwargs["update_fields"]) | set(fields)}
+
+
+from chat.jobs import FetchJob  # noqa: E402,F401 (asynchronous fetches: a model of this app)

@@ -40,9 +40,13 @@ class TokenResolver:
         self._entries: dict[str, tuple[BlobInfo, float]] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, token: str) -> BlobInfo | None:
-        """The content behind ``token``; None when unknown or when its content has expired."""
-        entry = self._entries.get(token)
+    def resolve(self, token: str, *, fresh: bool = False) -> BlobInfo | None:
+        """The content behind ``token``; None when unknown or when its content has expired.
+
+        ``fresh`` skips this process's memory (the edge revalidating after MEDIA_EDGE_TTL: its
+        question must see a deletion at once, whichever worker answers it).
+        """
+        entry = None if fresh else self._entries.get(token)
         if entry is not None and entry[1] > self.clock():
             return entry[0]
         row = MessageAttachment.objects.filter(media_hash=token).values_list(*_FIELDS).first()

@@ -17,10 +17,15 @@ ATTACHMENT_FIELDS = (
     "md5_sum",
     "width",
     "height",
+    "duration",  # seconds, from the content's analysis (null when not audio/video or unknown)
+    "metadata",  # the analysis: codecs, bit rate, streams, rotation, streamable, … (CONTRACT §3)
 )
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    duration = serializers.FloatField(source="blob.duration", read_only=True, allow_null=True)
+    metadata = serializers.JSONField(source="blob.metadata", read_only=True)
+
     class Meta:
         model = MessageAttachment
         fields = ATTACHMENT_FIELDS

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import mimetypes
+import unicodedata
 from pathlib import Path, PurePath
 
-from django.db import transaction
-
 from chat.models import Message, MessageAttachment
-from media_store.ingest.commit import staged_copy, store_staged
+from media_store.ingest.commit import committing, staged_copy
 from media_store.ingest.staging import StagedFile
 from media_store.models import Blob
 
@@ -23,10 +22,10 @@ def attach_staged(
 ) -> MessageAttachment:
     """Store staged bytes (deduplicated by SHA-256) and create an attachment for them.
 
-    One transaction: if the attachment cannot be created, the blob row is not left behind.
+    The attachment is created in the blob row's short transaction: if it cannot be created,
+    the row is not left behind (the object, uploaded before, is then an orphan the sweep removes).
     """
-    with transaction.atomic():
-        blob, _created = store_staged(staged, filename=filename, declared_type=declared_type)
+    with committing(staged, filename=filename, declared_type=declared_type) as (blob, _created):
         return attach_blob(blob, filename=filename, media_type=media_type, message=message)
 
 
@@ -53,10 +52,17 @@ def filename_for(blob: Blob, filename: str | None) -> str:
     Gateways (Evolution API) derive the MIME type from the file name they are given, so a
     voice note called ``voice`` or a PNG called ``photo.bin`` would be sent as the wrong type.
     """
-    name = PurePath((filename or "").replace("\\", "/")).name.strip()[:200]  # Windows paths too
+    printable = "".join(char for char in (filename or "") if not _unprintable(char))  # no CR/LF/ESC/bidi
+    name = PurePath(printable.replace("\\", "/")).name.strip()[:200]  # Windows paths too
     if not name:
         return f"{blob.media_type}-{blob.sha256[:12]}{blob.extension}"
     path = PurePath(name)
     if path.suffix.lower() == blob.extension or mimetypes.guess_type(name)[0] == blob.mime_type:
         return name
     return f"{path.stem or blob.media_type}{blob.extension}"
+
+
+def _unprintable(char: str) -> bool:
+    """Control, format and separator characters: they would forge log lines or headers downstream."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")

@@ -25,3 +25,11 @@ def fetch_whatsapp_media(media_id: str, timestamp: int | str | None = None, mess
     except MediaUnavailable as unavailable:
         return unavailable.status
     return attachment.pk
+
+
+@shared_task(name="chat.run_fetch_job")
+def run_fetch_job(job_id: str) -> str:
+    """An asynchronous ``POST /api/media/download`` or ``GET /media?id=`` (``chat.jobs``); returns its state."""
+    from chat import jobs
+
+    return jobs.run(job_id).state

@@ -12,8 +12,9 @@ import time
 from django.views.decorators.csrf import csrf_exempt
 
 from chat.resolver import get_resolver
-from media_store.serving import responses
+from media_store.serving import edge, responses
 from media_store.serving.serve import NO_TIER, SAFE_METHODS, observe, serve_blob
+from media_store.variants.http import variant_response
 
 
 @csrf_exempt
@@ -22,7 +23,10 @@ def media(request, token: str, ext: str | None = None):
     if request.method not in SAFE_METHODS:
         return responses.method_not_allowed()
     resolver = get_resolver()
-    blob = resolver.resolve(token)
+    # The edge revalidates what it holds with If-None-Match (it never forwards a client's):
+    # answer that from the database, so a deletion reaches the edge within MEDIA_EDGE_TTL.
+    revalidating = "HTTP_IF_NONE_MATCH" in request.META and edge.route(request) == edge.CACHED
+    blob = resolver.resolve(token, fresh=revalidating)
     if blob is None:
         response = responses.not_found()
         observe(request, response, NO_TIER, time.perf_counter())
@@ -31,6 +35,24 @@ def media(request, token: str, ext: str | None = None):
     if response.status_code == 404:
         resolver.forget(token)  # the content is gone: stop serving it from our memory
     return response
+
+
+@csrf_exempt
+def media_variant(request, token: str, variant: str):
+    """GET/HEAD ``/media/<token>/<variant>.<ext>``: the attachment in a channel's form (CONTRACT §4),
+    made on first request, then served by the same ``serve_blob`` as any content."""
+    if request.method not in SAFE_METHODS:
+        return responses.method_not_allowed()
+    resolver = get_resolver()
+    # The edge revalidates what it holds with If-None-Match (it never forwards a client's):
+    # answer that from the database, so a deletion reaches the edge within MEDIA_EDGE_TTL.
+    revalidating = "HTTP_IF_NONE_MATCH" in request.META and edge.route(request) == edge.CACHED
+    blob = resolver.resolve(token, fresh=revalidating)
+    if blob is None:
+        response = responses.not_found()
+        observe(request, response, NO_TIER, time.perf_counter())
+        return response
+    return variant_response(request, blob, variant)
 
 
 @csrf_exempt

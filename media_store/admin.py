@@ -6,7 +6,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from media_store.models import Blob, SourceURL, WhatsAppMedia
+from media_store import admin_display
+from media_store.admin_display import AnalysisFilter
+from media_store.models import Blob, SourceURL, Variant, WhatsAppMedia
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,14 +21,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Blob)
 class BlobAdmin(ReadOnlyAdmin):
-    list_display = ("sha256", "mime_type", "media_type", "human_size", "created_at", "expired_at")
-    list_filter = ("media_type", "expired_at")
+    list_display = ("sha256", "mime_type", "media_type", "human_size", "duration", "created_at", "expired_at")
+    list_filter = ("media_type", "expired_at", AnalysisFilter)
     search_fields = ("=sha256", "=md5")
     date_hierarchy = "created_at"
+    readonly_fields = ("analysis", "variant_list")
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj: Blob) -> str:
         return filesizeformat(obj.size)
+
+    @admin.display(description="analysis")
+    def analysis(self, obj: Blob) -> str:
+        return admin_display.summary(obj)
+
+    @admin.display(description="variants")
+    def variant_list(self, obj: Blob) -> str:
+        return admin_display.variant_names(obj)
+
+
+@admin.register(Variant)
+class VariantAdmin(ReadOnlyAdmin):
+    list_display = ("source", "name", "blob", "created_at")
+    list_filter = ("name",)
+    search_fields = ("=source__sha256", "=blob__sha256")
+    list_select_related = ("source", "blob")
 
 
 @admin.register(SourceURL)

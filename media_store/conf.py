@@ -25,10 +25,18 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_ORIGIN_TIMEOUT": 10.0,  # seconds: connect/read timeout towards the origin
     # Hot tier
     "REDIS_URL": "",
+    # ... or Sentinel / Cluster instead of REDIS_URL (media_store.tiers.connections)
+    "REDIS_SENTINELS": [],  # [(host, port), ...]
+    "REDIS_SENTINEL_MASTER": "mymaster",
+    "REDIS_CLUSTER_NODES": [],  # startup nodes [(host, port), ...]
+    "REDIS_PASSWORD": "",
+    "REDIS_SENTINEL_PASSWORD": "",
+    "REDIS_DB": 0,
+    "REDIS_TOPOLOGY": None,  # the RedisTopology settings.py built from the variables above
     "MEDIA_REDIS_TTL": 604800,
     "MEDIA_REDIS_MAX_OBJECT_BYTES": 8388608,
     "MEDIA_REDIS_KEY_PREFIX": "mc",
-    "MEDIA_MEMORY_TIER_MAX_BYTES": 268435456,  # in-process hot tier when REDIS_URL is empty
+    "MEDIA_MEMORY_TIER_MAX_BYTES": 268435456,  # in-process hot tier when no Redis is configured
     "MEDIA_REDIS_RETRY_SECONDS": 5.0,  # after a Redis failure, skip Redis this long
     "MEDIA_PROCESS_CACHE_BYTES": 67108864,  # per-worker memory in front of Redis (0: off)
     "MEDIA_PROCESS_CACHE_SECONDS": 60.0,  # how long a worker keeps an object without asking Redis
@@ -36,13 +44,19 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_CACHE_DIR": "var/cache/media",
     "MEDIA_CACHE_DAYS": 7,
     "MEDIA_DISK_MAX_BYTES": 10737418240,
+    "MEDIA_DISK_SWEEP_SECONDS": 3600.0,  # each node's own age/size sweep of its disk tier (0: off)
     # Serving
-    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    "PORT": 8000,  # where `make run` serves
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",  # settings.py: http://127.0.0.1:$PORT unless set
     "ENABLE_CACHING": True,
     "MEDIA_TOKEN_CACHE_SECONDS": 60,  # how long a worker remembers token -> content
     "MEDIA_FILL_WAIT_SECONDS": 30.0,  # how long a miss waits for another worker's fill
     "MEDIA_RETRY_AFTER_SECONDS": 30,  # Retry-After on 503 when the origin is down
     "MEDIA_LOG_INTERVAL_SECONDS": 60.0,  # a degraded tier is logged at most once per interval
+    "MEDIA_HEALTH_CACHE_SECONDS": 5.0,  # /healthz computes its checks at most this often per process
+    # The edge (deploy/nginx/, media_store.serving.edge)
+    "MEDIA_EDGE_TTL": 60,  # seconds the edge answers for a token before asking the app again
+    "MEDIA_ACCEL_REDIRECT": True,  # hand disk-tier files to the edge (X-Accel-Redirect), edge requests only
     # Ingest
     "UPLOAD_MAX_BYTES": 104857600,
     "MEDIA_MAX_IMAGE_PIXELS": 89478485,  # Pillow's own bomb limit (~0.25 GB of RGBA)
@@ -58,8 +72,19 @@ DEFAULTS: dict[str, Any] = {
     "DOWNLOAD_ALLOW_PRIVATE_NETWORKS": False,
     "WHATSAPP_TOKEN": "",
     "WHATSAPP_GRAPH_URL": "https://graph.facebook.com/v21.0",
+    # Hosts the bearer token may be sent to with a media download (besides the Graph host itself):
+    # exact names, or "*.suffix" for any subdomain. Meta serves Cloud API media from these.
+    "WHATSAPP_MEDIA_HOSTS": ["lookaside.fbsbx.com", "*.fbsbx.com", "*.fbcdn.net", "*.whatsapp.net"],
     # Operators
     "MEDIA_API_TOKEN": "",
+    # Content analysis and variants (media_store.content.analysis, media_store.variants)
+    "MEDIA_FFMPEG": "ffmpeg",  # the binaries (Debian's ffmpeg package); a path works too
+    "MEDIA_FFPROBE": "ffprobe",
+    "MEDIA_ANALYSIS_TIMEOUT": 15.0,  # seconds one ffprobe at ingest may take
+    "MEDIA_TRANSCODE_TIMEOUT": 120.0,  # seconds one variant transcode may run
+    "MEDIA_TRANSCODE_CONCURRENCY": 0,  # transcodes at once per node (0: one per CPU core)
+    "MEDIA_TRANSCODE_WAIT_SECONDS": 10.0,  # how long a request waits for a free slot before 503
+    "MEDIA_VARIANTS_EAGER": [],  # variants made at ingest, e.g. ["voice.ogg"]
     # The generic @cached decorator: per-prefix TTL overrides, {"profiles": 300, ...}
     "CACHE_TTLS": {},
 }

@@ -108,3 +108,19 @@ class RecentlyFailed(DownloadError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=True)
+
+
+class VariantUnsupported(MediaError):
+    """This content cannot be made into the variant asked for (a PDF as ``voice.ogg``, an input
+    ffmpeg cannot read, a video too long to fit 16 MB): 422, and remembered when it cost a run."""
+
+    http_status = 422
+    code = "variant_unsupported"
+
+
+class TranscoderBusy(MediaError):
+    """Every transcode slot of this node stayed taken past ``MEDIA_TRANSCODE_WAIT_SECONDS``."""
+
+    http_status = 503
+    permanent = False
+    code = "transcoder_busy"

@@ -28,6 +28,13 @@ class Blob(models.Model):
     expired_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the origin object was found gone (e.g. S3 lifecycle expiry)."
     )
+    # Content analysis (media_store.content.analysis): filled at ingest, or by `analyse_media`.
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds (audio and video), when known.")
+    metadata = models.JSONField(default=dict, blank=True, help_text="Codecs, bit rate, streams, rotation, …")
+    analysed_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the content was analysed; empty: not yet."
+    )
+    analysis_error = models.CharField(max_length=255, blank=True, help_text="Why the analysis failed, if it did.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -79,3 +86,27 @@ class WhatsAppMedia(models.Model):
 
     def __str__(self) -> str:
         return self.media_id
+
+
+class Variant(models.Model):
+    """A form of some content made for a channel (``voice.ogg``, ``video.mp4``, …): source → content.
+
+    The variant is ordinary content — its own Blob, SHA-256, origin object and cache entries —
+    so the same bytes made from two sources are stored once. When the source already is what
+    the variant asks for, ``blob`` is the source itself (nothing was transcoded).
+    """
+
+    source = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=32, help_text="As in the URL: voice.ogg, video.mp4, …")
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="variant_of")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "name"], name="variant_unique_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id[:12]}…/{self.name}"
+
+    @property
+    def is_original(self) -> bool:
+        return self.blob_id == self.source_id

@@ -12,6 +12,7 @@ import threading
 
 from media_store.conf import media_settings
 from media_store.store import MediaStore
+from media_store.tiers.connections import redis_configured
 from media_store.tiers.disk import DiskTier
 from media_store.tiers.guard import OutageGuard
 from media_store.tiers.hot import MemoryHotTier, RedisHotTier
@@ -39,9 +40,14 @@ def get_origin() -> Origin:
 
 
 def redis_client():
-    """The shared redis-py client (django-redis's pool), or None without ``REDIS_URL``."""
+    """The shared redis-py client of ``caches["default"]``, or None without Redis.
+
+    Whatever the topology (``tiers.connections``): a ``Redis`` on one server's pool, a ``Redis``
+    on a Sentinel-managed pool (it finds the new primary after a failover by itself), or a
+    ``RedisCluster`` (it follows slot moves and promoted replicas).
+    """
     global _redis
-    if not media_settings.REDIS_URL:
+    if not redis_configured():
         return None
     if _redis is None:
         from django_redis import get_redis_connection
@@ -78,7 +84,7 @@ def build_origin() -> Origin:
 
 def build_store() -> MediaStore:
     s = media_settings
-    redis_factory = redis_client if s.REDIS_URL else None
+    redis_factory = redis_client if redis_configured() else None
     hot = disk = process = None
     if s.ENABLE_CACHING:
         if redis_factory:
@@ -88,7 +94,7 @@ def build_store() -> MediaStore:
         else:
             hot = MemoryHotTier(s.MEDIA_MEMORY_TIER_MAX_BYTES, s.MEDIA_REDIS_TTL)
         disk_guard = OutageGuard("disk", retry_seconds=0, log_interval=s.MEDIA_LOG_INTERVAL_SECONDS)
-        disk = DiskTier(s.MEDIA_CACHE_DIR, guard=disk_guard)
+        disk = DiskTier(s.MEDIA_CACHE_DIR, guard=disk_guard, max_bytes=s.MEDIA_DISK_MAX_BYTES)
     return MediaStore(
         origin=build_origin(),
         hot=hot,
@@ -125,7 +131,36 @@ def fill_locks() -> FillLocks:
         ("fill_locks",),
         lambda: FillLocks(
             wait_seconds=s.MEDIA_FILL_WAIT_SECONDS,
-            redis_factory=redis_client if s.REDIS_URL else None,
+            redis_factory=redis_client if redis_configured() else None,
+            key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
+            guard=redis_guard(),
+        ),
+    )
+
+
+def shared_state(name: str):
+    """The process's "Redis, else memory" store for one use (``tiers.shared``): ``counters``,
+    ``negative:<namespace>``, ``memo``. Each use gets its own bounded local fallback map."""
+    from django.core.cache import caches
+
+    from media_store.tiers.shared import SharedState
+
+    return _per_process(
+        ("shared", name),
+        lambda: SharedState(caches["default"] if redis_configured() else None, redis_guard()),
+    )
+
+
+def variant_locks() -> FillLocks:
+    """The fill locks, for variants: the same key space and mechanism, but a waiter waits as long
+    as a transcode may take (its slot wait plus its time limit), and the Redis lock outlives
+    it, so 50 concurrent first requests still make one transcode across all nodes."""
+    s = media_settings
+    return _per_process(
+        ("variant_locks",),
+        lambda: FillLocks(
+            wait_seconds=s.MEDIA_TRANSCODE_TIMEOUT + s.MEDIA_TRANSCODE_WAIT_SECONDS + 5,
+            redis_factory=redis_client if redis_configured() else None,
             key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
             guard=redis_guard(),
         ),
@@ -133,18 +168,12 @@ def fill_locks() -> FillLocks:
 
 
 def counters(name: str):
-    """Process-wide named counters (a Redis hash when configured); see ``stats.Counters``."""
+    """Process-wide named counters (a Redis hash when configured); see ``ops.counters``."""
     from media_store.ops.counters import Counters
 
-    s = media_settings
     return _per_process(
         ("counters", name),
-        lambda: Counters(
-            name,
-            key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
-            redis_factory=redis_client if s.REDIS_URL else None,
-            guard=redis_guard(),
-        ),
+        lambda: Counters(name, key_prefix=media_settings.MEDIA_REDIS_KEY_PREFIX, state=shared_state("counters")),
     )
 
 
@@ -159,7 +188,6 @@ def negative_cache(namespace: str):
             namespace,
             ttl=s.FAILED_MEDIA_TTL,
             key_prefix=s.MEDIA_REDIS_KEY_PREFIX,
-            redis_factory=redis_client if s.REDIS_URL else None,
-            guard=redis_guard(),
+            state=shared_state(f"negative:{namespace}"),
         ),
     )

@@ -16,6 +16,9 @@ from media_store.conf import DEFAULTS, media_settings
 def reset_runtime(*, setting: str, **kwargs) -> None:
     if setting in DEFAULTS or setting == "CACHES":
         runtime.reset()
+        from media_store.variants import lookup
+
+        lookup.reset()
 
 
 @receiver(post_migrate)

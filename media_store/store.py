@@ -25,7 +25,6 @@ from media_store.tiers.origin import ChunkStream, Origin
 
 logger = logging.getLogger("media_store.store")
 
-CACHE_TIERS = ("process", "memory", "redis", "disk")
 PROCESS_SHARE = 16  # an object may take at most 1/16 of the process cache (no LRU churn from big ones)
 
 
@@ -42,10 +41,6 @@ class Content:
     data: bytes | None = None
     file: BinaryIO | None = None
     open_origin: Callable[[int | None, int | None], ChunkStream] | None = None
-
-    @property
-    def is_cache_hit(self) -> bool:
-        return self.tier in CACHE_TIERS
 
 
 class MediaStore:
@@ -131,7 +126,7 @@ class MediaStore:
         if self.hot is not None:
             self._quietly(self.hot.delete, blob.sha256)
         if self.disk is not None:
-            self.disk.delete(blob)
+            self._quietly(self.disk.delete, blob)
 
     # -- tiers -----------------------------------------------------------------------------
     def _fits_hot(self, blob: BlobInfo) -> bool:
@@ -149,11 +144,13 @@ class MediaStore:
         if self._fits_process(blob):
             data = self.process.get(blob.sha256)
             if data is not None:
+                self.disk.note_use(blob)  # so the disk copy of a hot object is not evicted first
                 return Content(self.process.name, data=data)
         if self._fits_hot(blob):
             data = self._quietly(self.hot.get, blob.sha256)
             if data is not None and self._hot_copy_is_good(blob, data):
                 logger.debug("media.hit tier=%s hash=%s", self.hot.name, blob.sha256)
+                self.disk.note_use(blob)
                 self._remember(blob, data)
                 return Content(self.hot.name, data=data)
         file = self._quietly(self.disk.open, blob)

@@ -1,5 +1,5 @@
 """CONTRACT §6 name of the WhatsApp media-ID flow, which lives in ``media_store.fetch.media_ids``."""
 
-from media_store.fetch.media_ids import download_media
+from media_store.fetch.media_ids import download_media, statistics
 
-__all__ = ["download_media"]
+__all__ = ["download_media", "statistics"]

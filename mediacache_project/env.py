@@ -29,8 +29,14 @@ class Env:
         self.errors: list[str] = []
 
     def invalid(self, name: str, value: str, expected: str) -> None:
-        """Record a bad value (the caller then returns its default)."""
-        self.errors.append(f"invalid {name}={value!r}: expected {expected}")
+        """Record a bad value (the caller then returns its default).
+
+        The line is printed at start-up, so URLs in it lose their password and signed query
+        values first: a mistyped ``DATABASE_URL`` must not put its password in the logs.
+        """
+        from media_store.fetch.ssrf import redact, redact_text
+
+        self.errors.append(redact_text(f"invalid {name}={redact(value)!r}: expected {redact_text(expected)}"))
 
     def exit_if_invalid(self) -> None:
         """Stop start-up with one line per bad variable (SystemExit prints it to stderr)."""
@@ -91,6 +97,31 @@ class Env:
         if value is None:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    def networks(self, name: str) -> list[str]:
+        """``10.0.0.0/8,192.168.1.7`` (IPv4/IPv6 addresses or networks), normalised."""
+        import ipaddress
+
+        networks = []
+        for item in self.list(name, []):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                self.invalid(name, item, "IP addresses or CIDR networks separated by commas")
+        return networks
+
+    def host_ports(self, name: str) -> list[tuple[str, int]]:
+        """``host:port,host:port`` (``[::1]:26379`` for IPv6), e.g. ``REDIS_SENTINELS``."""
+        from media_store.tiers.connections import parse_host_ports
+
+        value = self.raw(name)
+        if value is None:
+            return []
+        try:
+            return parse_host_ports(value)
+        except ValueError as error:
+            self.invalid(name, value, f"host:port pairs separated by commas ({error})")
+            return []
 
     def seconds_map(self, name: str) -> dict[str, int]:
         """``name=seconds,name=seconds`` (e.g. ``CACHE_TTLS=profiles=300,contacts=60``)."""

@@ -13,8 +13,10 @@ from pathlib import Path
 from celery.schedules import crontab
 
 from media_store.conf import DEFAULTS
+from media_store.tiers.connections import RedisTopology
+from media_store.variants import NAMES, normalise_names
 from mediacache_project.env import Env
-from mediacache_project.services import caches_for, database_for
+from mediacache_project.services import DEFAULT_POOL_MAX_SIZE, caches_for, database_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served by us (no CDN)
     "media_store",
     "memo",
     "chat",
@@ -96,12 +99,16 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env.str("DATABASE_URL", "sqlite:///var/db.sqlite3")
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", DEFAULT_POOL_MAX_SIZE)  # per worker; 0: no pool
 try:
-    DATABASES = {"default": database_for(DATABASE_URL, BASE_DIR)}
+    DATABASES = {"default": database_for(DATABASE_URL, BASE_DIR, DATABASE_POOL_MAX_SIZE)}
 except ValueError as error:
     env.invalid("DATABASE_URL", DATABASE_URL, f"sqlite:///PATH or postgres://... ({error})")
     DATABASES = {"default": database_for("sqlite:///var/db.sqlite3", BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `make run` migrates at start-up under a database lock (manage.py migrate_locked); set false
+# where migrations are a separate release step.
+MIGRATE_ON_START = env.bool("MIGRATE_ON_START", True)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -112,13 +119,39 @@ STATIC_ROOT = project_path("STATIC_ROOT", "var/static")
 
 # --- Redis: hot tier, fill locks, counters and the @cached cache ------------------------------
 REDIS_URL = env.url("REDIS_URL", "", ("redis", "rediss", "unix"))
-CACHES = caches_for(REDIS_URL)
+REDIS_SENTINELS = env.host_ports("REDIS_SENTINELS")  # Sentinel or Cluster instead of REDIS_URL
+REDIS_SENTINEL_MASTER = typed("REDIS_SENTINEL_MASTER")
+REDIS_CLUSTER_NODES = env.host_ports("REDIS_CLUSTER_NODES")
+REDIS_PASSWORD = typed("REDIS_PASSWORD")
+REDIS_SENTINEL_PASSWORD = typed("REDIS_SENTINEL_PASSWORD")
+REDIS_DB = typed("REDIS_DB")
+try:
+    REDIS_TOPOLOGY = RedisTopology.build(
+        url=REDIS_URL,
+        sentinels=REDIS_SENTINELS,
+        master=REDIS_SENTINEL_MASTER,
+        nodes=REDIS_CLUSTER_NODES,
+        password=REDIS_PASSWORD,
+        sentinel_password=REDIS_SENTINEL_PASSWORD,
+        db=REDIS_DB,
+    )
+except ValueError as error:
+    env.errors.append(str(error))
+    REDIS_TOPOLOGY = RedisTopology()
+CACHES = caches_for(REDIS_TOPOLOGY)
 
 # --- mediacache (CONTRACT §2; defaults live in media_store/conf.py) ---------------------------
 MEDIA_STORAGE = env.choice("MEDIA_STORAGE", DEFAULTS["MEDIA_STORAGE"], ("filesystem", "s3"))
 MEDIA_CACHE_DIR = project_path("MEDIA_CACHE_DIR")
 MEDIA_ORIGIN_DIR = project_path("MEDIA_ORIGIN_DIR")
-PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", DEFAULTS["PUBLIC_BASE_URL"], ("http", "https")).rstrip("/")
+# Where gunicorn listens (gunicorn.conf.py reads PORT too). The default base of short URLs follows it, so
+# `PORT=8555 make run` prints http://127.0.0.1:8555/media/...; an explicit PUBLIC_BASE_URL always wins
+# (`make edge` sets it to the edge's address).
+PORT = env.int("PORT", DEFAULTS["PORT"], minimum=1)
+if PORT > 65535:
+    env.invalid("PORT", str(PORT), "a TCP port from 1 to 65535")
+    PORT = DEFAULTS["PORT"]
+PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}", ("http", "https")).rstrip("/")
 AWS_S3_ENDPOINT_URL = env.url("AWS_S3_ENDPOINT_URL", "", ("http", "https"))
 WHATSAPP_GRAPH_URL = env.url("WHATSAPP_GRAPH_URL", DEFAULTS["WHATSAPP_GRAPH_URL"], ("http", "https"))
 MEDIA_S3_PREFIX = typed("MEDIA_S3_PREFIX")
@@ -136,11 +169,13 @@ MEDIA_PROCESS_CACHE_BYTES = typed("MEDIA_PROCESS_CACHE_BYTES")
 MEDIA_PROCESS_CACHE_SECONDS = typed("MEDIA_PROCESS_CACHE_SECONDS")
 MEDIA_CACHE_DAYS = typed("MEDIA_CACHE_DAYS")
 MEDIA_DISK_MAX_BYTES = typed("MEDIA_DISK_MAX_BYTES")
+MEDIA_DISK_SWEEP_SECONDS = typed("MEDIA_DISK_SWEEP_SECONDS")
 ENABLE_CACHING = typed("ENABLE_CACHING")
 MEDIA_TOKEN_CACHE_SECONDS = typed("MEDIA_TOKEN_CACHE_SECONDS")
 MEDIA_FILL_WAIT_SECONDS = typed("MEDIA_FILL_WAIT_SECONDS", minimum=0.1)
 MEDIA_RETRY_AFTER_SECONDS = typed("MEDIA_RETRY_AFTER_SECONDS")
 MEDIA_LOG_INTERVAL_SECONDS = typed("MEDIA_LOG_INTERVAL_SECONDS")
+MEDIA_HEALTH_CACHE_SECONDS = typed("MEDIA_HEALTH_CACHE_SECONDS")
 UPLOAD_MAX_BYTES = typed("UPLOAD_MAX_BYTES", minimum=1)
 MEDIA_MAX_IMAGE_PIXELS = typed("MEDIA_MAX_IMAGE_PIXELS", minimum=1)
 MEDIA_S3_RETENTION_DAYS = typed("MEDIA_S3_RETENTION_DAYS", minimum=1)
@@ -152,7 +187,17 @@ DOWNLOAD_TIMEOUT = typed("DOWNLOAD_TIMEOUT", minimum=1)
 DOWNLOAD_MAX_BYTES = typed("DOWNLOAD_MAX_BYTES", minimum=1)
 DOWNLOAD_ALLOW_PRIVATE_NETWORKS = typed("DOWNLOAD_ALLOW_PRIVATE_NETWORKS")
 WHATSAPP_TOKEN = typed("WHATSAPP_TOKEN")
+WHATSAPP_MEDIA_HOSTS = [host.lower() for host in env.list("WHATSAPP_MEDIA_HOSTS", DEFAULTS["WHATSAPP_MEDIA_HOSTS"])]
 MEDIA_API_TOKEN = typed("MEDIA_API_TOKEN")
+MEDIA_FFMPEG = typed("MEDIA_FFMPEG")
+MEDIA_FFPROBE = typed("MEDIA_FFPROBE")
+MEDIA_ANALYSIS_TIMEOUT = typed("MEDIA_ANALYSIS_TIMEOUT", minimum=0.1)
+MEDIA_TRANSCODE_TIMEOUT = typed("MEDIA_TRANSCODE_TIMEOUT", minimum=1)
+MEDIA_TRANSCODE_CONCURRENCY = typed("MEDIA_TRANSCODE_CONCURRENCY")
+MEDIA_TRANSCODE_WAIT_SECONDS = typed("MEDIA_TRANSCODE_WAIT_SECONDS")
+MEDIA_VARIANTS_EAGER, _unknown_variants = normalise_names(env.list("MEDIA_VARIANTS_EAGER", []))
+if _unknown_variants:
+    env.invalid("MEDIA_VARIANTS_EAGER", ",".join(_unknown_variants), f"variant names from {', '.join(NAMES)}")
 CACHE_TTLS = env.seconds_map("CACHE_TTLS")
 
 if MEDIA_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:
@@ -164,8 +209,55 @@ if MEDIA_S3_PREFIX and not MEDIA_S3_PREFIX.endswith("/"):
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# --- The edge: nginx in front (`make edge`, deploy/nginx/, docs/deploy.md) -----------------------
+MEDIA_EDGE_TTL = typed("MEDIA_EDGE_TTL", minimum=1)
+MEDIA_ACCEL_REDIRECT = typed("MEDIA_ACCEL_REDIRECT")
+EDGE_HOST = env.str("EDGE_HOST", "127.0.0.1")  # 0.0.0.0 on a VM that faces the network itself
+EDGE_PORT = env.int("EDGE_PORT", 8080, minimum=1)
+EDGE_TLS_PORT = env.int("EDGE_TLS_PORT", 8443, minimum=1)
+for _name, _port in (("EDGE_PORT", EDGE_PORT), ("EDGE_TLS_PORT", EDGE_TLS_PORT)):
+    if _port > 65535:
+        env.invalid(_name, str(_port), "a TCP port from 1 to 65535")
+EDGE_TLS_CERT = env.str("EDGE_TLS_CERT")
+EDGE_TLS_KEY = env.str("EDGE_TLS_KEY")
+if bool(EDGE_TLS_CERT) != bool(EDGE_TLS_KEY):
+    env.errors.append("EDGE_TLS_CERT and EDGE_TLS_KEY go together: set both (PEM paths) or neither")
+EDGE_CONNECTIONS_PER_IP = env.int("EDGE_CONNECTIONS_PER_IP", 128, minimum=0)  # 0: no limit
+EDGE_CACHE_MAX_BYTES = env.int("EDGE_CACHE_MAX_BYTES", 1073741824, minimum=1048576)
+EDGE_TRUSTED_PROXIES = env.networks("EDGE_TRUSTED_PROXIES")  # a router/CDN in front of nginx
+EDGE_DIR = project_path("EDGE_DIR", "var/edge")  # nginx's pid, temp files and cache
+EDGE_ACCESS_LOG = env.str("EDGE_ACCESS_LOG", "/dev/stdout")  # a file path, or "off"
+# Set for a gunicorn that only a proxy can reach (`make edge` sets it): trust its X-Forwarded-Proto.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if EDGE_TLS_CERT:  # the admin is then used over https: its cookies never travel in clear
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# Production behind TLS (the edge's, or a load balancer's with BEHIND_PROXY=true): http is
+# redirected, cookies are https-only and HSTS is sent — `manage.py check --deploy` is clean.
+# Health probes and metric scrapes inside the network keep working over plain http.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", False)
+if HTTPS_ONLY:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31536000, minimum=1)
+    # the media host's own subdomains, and the preload flag (it only matters once someone submits
+    # the domain to the browsers' list): set either to false to opt out (check --deploy then says so)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", True)
+
 # --- Celery (optional workers + beat) ---------------------------------------------------------
-CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", REDIS_URL, ("redis", "rediss", "amqp", "amqps", "memory"))
+# Over Sentinel: kombu's sentinel:// transport for the broker and the result backend. A Redis
+# Cluster cannot be a broker: without CELERY_BROKER_URL tasks then run inline (gunicorn says so).
+_redis_broker, _redis_transport = REDIS_TOPOLOGY.celery_broker()
+CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", "", ("redis", "rediss", "amqp", "amqps", "memory", "sentinel"))
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = _redis_broker
+if CELERY_BROKER_URL.startswith("sentinel://") and _redis_transport:
+    CELERY_BROKER_TRANSPORT_OPTIONS = _redis_transport
+    CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = _redis_transport
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # no broker: run tasks inline (embedded default)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another worker
@@ -191,6 +283,21 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "mediacache",
     "DESCRIPTION": "Short, permanent URLs for chat media, served from Redis → disk → S3.",
     "VERSION": "1.0.0",
+    # /api/docs/ loads Swagger UI from drf-spectacular-sidecar's static files, never from a CDN
+    "SERVE_INCLUDE_SCHEMA": False,  # the document does not list itself
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # the plain Django routes (/media/<hash>, /healthz) and 401/403 answers: mediacache_project/schema.py
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mediacache_project.schema.add_non_drf_routes",
+    ],
+    "TAGS": [
+        {"name": "media", "description": "Public short URLs (no authentication)."},
+        {"name": "attachments", "description": "Store media by upload or URL; read attachments back."},
+        {"name": "operations", "description": "Statistics, cleanup, metrics, health, the @cached cache."},
+    ],
 }
 
 # --- Logging ---------------------------------------------------------------------------------

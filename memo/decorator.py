@@ -17,7 +17,8 @@
   overrides the decorator's ``ttl`` per prefix without a deploy.
 - Only this cache's keys are ever deleted (``clear(prefix)``, ``flush()``): never FLUSHDB.
 
-The storage (Redis with the process-memory fallback, counters, clear/flush) is ``cache_store``.
+The storage (Redis with the process-memory fallback, counters, clear/flush) is ``memo.storage``,
+on ``media_store.tiers.shared``.
 """
 
 from __future__ import annotations

@@ -13,11 +13,18 @@ if [ -z "${SECRET_KEY:-}" ]; then
   export SECRET_KEY
 fi
 
-"$PYTHON" manage.py migrate --noinput -v 0
+# The base short URLs are built on, as the settings resolve it (http://127.0.0.1:$PORT unless
+# PUBLIC_BASE_URL is set); a bad variable stops here with its one line.
+BASE_URL=$("$PYTHON" -c 'from mediacache_project import settings; print(settings.PUBLIC_BASE_URL)')
+
+# Under a database-wide lock: nodes started together take turns (MIGRATE_ON_START=false skips
+# it, for deployments that migrate once as a release step: manage.py migrate_locked --force).
+"$PYTHON" manage.py migrate_locked -v 0
 "$PYTHON" manage.py collectstatic --noinput -v 0
 
 cat <<HINT
 mediacache is starting on http://127.0.0.1:${PORT:-8000}
+  short URLs use:         ${BASE_URL}/media/<token>   (PUBLIC_BASE_URL)
   create an admin user:   $PYTHON manage.py createsuperuser
   ingest a first file:    $PYTHON manage.py ingest_media path/to/voice.ogg
   then open the short URL it prints, or the admin at http://127.0.0.1:${PORT:-8000}/admin/

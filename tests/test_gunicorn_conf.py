@@ -57,3 +57,12 @@ def test_a_fresh_metrics_folder_is_made_unless_one_is_given(load, tmp_path):
     assert os.path.isdir(fresh["PROMETHEUS_MULTIPROC_DIR"])
     assert fresh["PROMETHEUS_MULTIPROC_DIR"] != str(tmp_path)
     assert given["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+
+
+def test_without_web_concurrency_there_is_one_worker_per_usable_cpu(load):
+    from mediacache_project.sizing import available_cpus
+
+    config, _ = load(WEB_CONCURRENCY="")
+
+    assert config.workers == available_cpus()
+    assert config.workers == min(len(os.sched_getaffinity(0)), available_cpus())

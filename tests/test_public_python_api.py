@@ -20,7 +20,7 @@ CONTRACT = {
         "detect_media_type",
         "get_image_dimensions",
     ],
-    "media_store.whatsapp": ["download_media"],
+    "media_store.whatsapp": ["download_media", "statistics"],
     "media_store.caching": ["cached"],
 }
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from chat import services
+from chat.deletion import delete_attachments
 from chat.models import MessageAttachment
 from chat.serializers import AttachmentSerializer, UploadSerializer
 from media_store.conf import media_settings
 from media_store.ingest.upload import StagingUploadHandler
 
 
-class AttachmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """``POST /api/attachments/`` stores a file; ``GET /api/attachments/<id>/`` reads one."""
+@extend_schema(tags=["attachments"])
+class AttachmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """``POST /api/attachments/`` stores a file; ``GET /api/attachments/<id>/`` reads one;
+    ``DELETE /api/attachments/<id>/`` deletes it (chat.deletion: how the token stops working)."""
 
     queryset = MessageAttachment.objects.select_related("blob")
     serializer_class = AttachmentSerializer
@@ -27,7 +30,17 @@ class AttachmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         request.upload_handlers = [StagingUploadHandler(request, max_bytes=media_settings.UPLOAD_MAX_BYTES)]
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: AttachmentSerializer})
+    @extend_schema(
+        operation_id="attachment_upload",
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: AttachmentSerializer,
+            400: OpenApiResponse(description="No file in the request."),
+            413: OpenApiResponse(description="Larger than UPLOAD_MAX_BYTES."),
+            422: OpenApiResponse(description="Content the store refuses (empty, or a decompression bomb)."),
+            503: OpenApiResponse(description="The origin cannot be written; nothing was stored."),
+        },
+    )
     def create(self, request):
         upload_form = UploadSerializer(data=request.data)
         try:
@@ -42,3 +55,21 @@ class AttachmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             for uploaded in request.FILES.values():
                 uploaded.close()  # removes the staged temp file unless the disk tier adopted it
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: AttachmentSerializer, 404: OpenApiResponse(description="No such attachment.")})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="attachment_delete",
+        responses={
+            204: OpenApiResponse(
+                description="Deleted: the token answers 404 within MEDIA_TOKEN_CACHE_SECONDS "
+                "directly and within MEDIA_EDGE_TTL through the edge."
+            ),
+            404: OpenApiResponse(description="No such attachment."),
+        },
+    )
+    def destroy(self, request, *args, **kwargs):
+        delete_attachments([self.get_object()])
+        return Response(status=status.HTTP_204_NO_CONTENT)

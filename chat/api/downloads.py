@@ -1,21 +1,22 @@
 """``POST /api/media/download``: fetch a URL, store it (deduplicated), answer the attachment JSON.
 
 Operator-only (the project's default DRF authentication and permission). Failures come from
-the engine's exceptions and keep the status their class declares (``api_errors``): a refused
-URL 400, too large 413, a permanent upstream failure or one remembered by the negative cache
-422, still failing after retries 502. The request blocks for the download (at most
-``MAX_RETRIES`` attempts of ``DOWNLOAD_TIMEOUT`` plus the backoff between them).
+the engine's exceptions and keep the status their class declares
+(``mediacache_project.api.exception_handler``): a refused URL 400, too large 413, a
+permanent upstream failure or one remembered by the negative cache 422, still failing after
+retries 502 (or once ``DOWNLOAD_TIMEOUT`` — one deadline for the whole fetch, retries and
+their waits included — has passed). ``?async=1`` or ``Prefer: respond-async`` answers ``202``
+with a status URL at once and fetches in a Celery task (``chat.jobs``).
 """
 
 from __future__ import annotations
 
-from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat import services
+from chat import jobs, services
 from chat.serializers import AttachmentSerializer
 from media_store.content.mediatypes import MEDIA_TYPES
 from media_store.fetch import urls as url_ingest
@@ -32,16 +33,30 @@ class DownloadRequestSerializer(serializers.Serializer):
 
 
 class MediaDownloadView(APIView):
-    @extend_schema(request=DownloadRequestSerializer, responses={201: AttachmentSerializer})
+    @extend_schema(
+        operation_id="media_download",
+        tags=["attachments"],
+        request=DownloadRequestSerializer,
+        responses={
+            201: AttachmentSerializer,
+            400: OpenApiResponse(description="Invalid body, or a URL the SSRF guard refuses."),
+            413: OpenApiResponse(description="Larger than DOWNLOAD_MAX_BYTES."),
+            422: OpenApiResponse(description="Permanent upstream failure, or one remembered by the negative cache."),
+            502: OpenApiResponse(description="Upstream still failing after MAX_RETRIES attempts."),
+            503: OpenApiResponse(description="The origin cannot be written; nothing was stored."),
+        },
+    )
     def post(self, request):
         form = DownloadRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        url = form.validated_data["url"]
-        with url_ingest.fetch(url) as download, transaction.atomic():
-            blob, _created = url_ingest.store_download(download)
-            attachment = services.attach_blob(
-                blob,
-                filename=form.validated_data.get("filename") or download.filename,
-                media_type=form.validated_data.get("media_type"),
-            )
+        data = form.validated_data
+        if jobs.wants_async(request):
+            return jobs.enqueue(request, "url", {key: data.get(key) for key in ("url", "filename", "media_type")})
+        attachment = download_attachment(data["url"], data.get("filename"), data.get("media_type"))
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+def download_attachment(url: str, filename: str | None = None, media_type: str | None = None):
+    """Fetch ``url``, store it (deduplicated) and create its attachment (the view and the job)."""
+    with url_ingest.fetch(url) as download, url_ingest.storing(download) as (blob, _created):
+        return services.attach_blob(blob, filename=filename or download.filename, media_type=media_type)

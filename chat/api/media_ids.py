@@ -8,16 +8,43 @@ Authentication and permission are the project's defaults (staff session or the A
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chat import jobs
 from chat.inbound import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
+from media_store.fetch.media_ids import parse_timestamp, validate_media_id
+
+
+class MediaIdSuccessSerializer(serializers.Serializer):
+    """``chat.inbound.success_payload``."""
+
+    status = serializers.CharField(help_text='"success"')
+    media_hash = serializers.CharField()
+    short_url = serializers.URLField()
+    mime_type = serializers.CharField()
+    file_size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class MediaIdErrorSerializer(serializers.Serializer):
+    """``chat.inbound.error_payload`` (+ ``detail`` for bad input)."""
+
+    status = serializers.CharField(help_text='"error"')
+    reason = serializers.ChoiceField(choices=["invalid", "expired", "failed", "upstream"])
+    detail = serializers.CharField(required=False)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(MediaIdErrorSerializer, description=description)
 
 
 class WhatsAppMediaView(APIView):
     @extend_schema(
         operation_id="whatsapp_media_fetch",
+        tags=["attachments"],
         parameters=[
             OpenApiParameter("id", OpenApiTypes.STR, required=True, description="Cloud API media ID."),
             OpenApiParameter(
@@ -25,11 +52,11 @@ class WhatsAppMediaView(APIView):
             ),
         ],
         responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            410: OpenApiTypes.OBJECT,
-            502: OpenApiTypes.OBJECT,
+            200: MediaIdSuccessSerializer,
+            400: _error("reason invalid: missing or malformed id or timestamp"),
+            404: _error("reason failed: known-failed or permanent failure (not retried within FAILED_MEDIA_TTL)"),
+            410: _error("reason expired: older than MEDIA_EXPIRATION_HOURS"),
+            502: _error("reason upstream: the Graph API still failing after retries"),
         },
     )
     def get(self, request) -> Response:
@@ -37,6 +64,10 @@ class WhatsAppMediaView(APIView):
         if not media_id.strip():
             return Response({**error_payload("invalid"), "detail": "the id query parameter is required"}, status=400)
         try:
+            if jobs.wants_async(request):
+                timestamp = request.query_params.get("timestamp")
+                validate_media_id(media_id), parse_timestamp(timestamp)  # bad input: 400 now, not later
+                return jobs.enqueue(request, "whatsapp", {"id": media_id, "timestamp": timestamp})
             attachment = attachment_for_media_id(media_id, request.query_params.get("timestamp"))
         except ValueError as error:
             return Response({**error_payload("invalid"), "detail": str(error)}, status=400)

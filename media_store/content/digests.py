@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,44 @@ class Digester:
         return Digests(self._sha256.hexdigest(), self._md5.hexdigest(), self.size)
 
 
+class DigestCheck:
+    """Hash bytes as they pass, then tell whether they were exactly the expected content.
+
+    The one hash-and-compare of the engine: the disk tier's fills, the origin stream's held-back
+    last chunk, and ``verify_media`` all check copies through it (size too, when it is known).
+    """
+
+    def __init__(self, sha256: str, size: int | None = None) -> None:
+        self.expected_sha256 = sha256
+        self.expected_size = size
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._sha256.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def matches(self) -> bool:
+        size_ok = self.expected_size is None or self.size == self.expected_size
+        return size_ok and self.sha256 == self.expected_sha256
+
+    @classmethod
+    def of(cls, chunks: Iterable[bytes], sha256: str, size: int | None = None) -> DigestCheck:
+        check = cls(sha256, size)
+        for chunk in chunks:
+            check.update(chunk)
+        return check
+
+    def mismatch(self) -> str:
+        """What was found instead, for an error message."""
+        return f"{self.size} bytes hashing to {self.sha256}, expected {self.expected_sha256}"
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -56,6 +95,19 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def md5_file(path: str | Path) -> str:
+    """MD5 of a file, streamed (callers and legacy rows look media up by it)."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def md5_bytes(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def new_token() -> str:

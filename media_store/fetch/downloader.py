@@ -21,6 +21,7 @@ import requests
 import urllib3
 
 from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge
+from media_store.fetch.deadline import current as current_deadline
 from media_store.fetch.retry import parse_retry_after
 from media_store.fetch.ssrf import BlockedAddress, check_url, redact, redact_text, safe_session
 from media_store.ingest.staging import StagedFile
@@ -118,6 +119,9 @@ class Downloader:
                 staged.write(chunk)
                 if self.clock() > deadline:
                     raise DownloadError(f"{redact(url)}: download took longer than {self.timeout:g}s")
+                overall = current_deadline()
+                if overall is not None and overall.remaining() <= 0:
+                    raise overall.exceeded(f"while reading {redact(url)}")
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             # read timeouts, resets, truncated chunked bodies, bad gzip: all worth a retry
             raise DownloadError(f"{redact(url)}: connection broke mid-download ({_reason(error)})") from None

@@ -25,9 +25,9 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
@@ -169,8 +169,13 @@ class GraphClient:
         allow_private: bool,
         max_bytes: int,
         user_agent: str = USER_AGENT,
+        media_hosts: Iterable[str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # the token goes to the Graph host and to Meta's media CDN, never to a host the
+        # metadata merely names (WHATSAPP_MEDIA_HOSTS)
+        hosts = media_settings.WHATSAPP_MEDIA_HOSTS if media_hosts is None else media_hosts
+        self.media_hosts = (urlsplit(self.base_url).hostname or "", *(host.lower() for host in hosts))
         self.token = token
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -188,6 +193,7 @@ class GraphClient:
             timeout=float(s.DOWNLOAD_TIMEOUT),
             allow_private=s.DOWNLOAD_ALLOW_PRIVATE_NETWORKS,
             max_bytes=s.DOWNLOAD_MAX_BYTES,
+            media_hosts=s.WHATSAPP_MEDIA_HOSTS,
         )
 
     def close(self) -> None:
@@ -225,8 +231,27 @@ class GraphClient:
             )
         return meta
 
+    def token_allowed(self, url: str) -> bool:
+        """May the bearer token be sent to ``url``'s host? (see ``WHATSAPP_MEDIA_HOSTS``)"""
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            return False
+        return bool(host) and any(
+            host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])) for allowed in self.media_hosts
+        )
+
     def download(self, meta: MediaMetadata, staged: StagedFile) -> None:
-        """``GET <meta.url>`` into ``staged`` and verify it: one attempt."""
+        """``GET <meta.url>`` into ``staged`` and verify it: one attempt.
+
+        The URL comes from upstream JSON: a host outside ``WHATSAPP_MEDIA_HOSTS`` is refused
+        (permanently) rather than handed our bearer token.
+        """
+        if not self.token_allowed(meta.url):
+            raise BlockedURL(
+                f"media {meta.media_id}: the Graph API named a download host outside WHATSAPP_MEDIA_HOSTS "
+                f"({urlsplit(meta.url).hostname!r}); the access token is not sent there"
+            )
         self.downloader.download(meta.url, staged, headers=self.auth_headers)
         verify(meta, staged)
 

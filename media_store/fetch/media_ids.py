@@ -34,16 +34,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from media_store import runtime
 from media_store.conf import media_settings
 from media_store.exceptions import MediaError
+from media_store.fetch.deadline import within
 from media_store.fetch.graph import GraphClient
 from media_store.fetch.negative import NegativeCache
 from media_store.fetch.retry import RetryPolicy
-from media_store.ingest.commit import new_staged_file, store_staged
+from media_store.ingest.commit import committing, new_staged_file
 from media_store.models import Blob, WhatsAppMedia
 from media_store.ops import metrics
 from media_store.ops.counters import hit_rate
@@ -206,14 +206,14 @@ def _fetch(media_id: str, client: GraphClient, negative: NegativeCache, counters
         return MediaResult(UPSTREAM, reason="WHATSAPP_TOKEN is not set")
     policy = RetryPolicy(max_attempts=s.MAX_RETRIES, base=s.BASE_BACKOFF_SECONDS, sleep=sleep, source="whatsapp")
     try:
-        meta, staged = client.fetch(
-            media_id,
-            policy=policy,
-            new_staged=lambda: new_staged_file(s.DOWNLOAD_MAX_BYTES),
-            on_request=lambda _kind: counters.incr("api_calls"),
-        )
-        with staged, transaction.atomic():
-            blob, _created = store_staged(staged, declared_type=meta.mime_type)
+        with within(float(s.DOWNLOAD_TIMEOUT)):  # metadata, download, retries: one deadline
+            meta, staged = client.fetch(
+                media_id,
+                policy=policy,
+                new_staged=lambda: new_staged_file(s.DOWNLOAD_MAX_BYTES),
+                on_request=lambda _kind: counters.incr("api_calls"),
+            )
+        with staged, committing(staged, declared_type=meta.mime_type) as (blob, _created):
             WhatsAppMedia.objects.update_or_create(
                 media_id=media_id, defaults={"blob": blob, "mime_type": meta.mime_type, "fetched_at": timezone.now()}
             )

@@ -18,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from media_store.exceptions import DownloadError
+from media_store.fetch.deadline import DeadlineExceeded
+from media_store.fetch.deadline import current as current_deadline
 from media_store.ops import metrics
 
 logger = logging.getLogger("media_store.fetch")
@@ -64,9 +66,13 @@ class RetryPolicy:
             try:
                 return operation(attempt)
             except DownloadError as error:
-                if error.permanent or attempt == attempts:
+                if error.permanent or attempt == attempts or isinstance(error, DeadlineExceeded):
                     raise
                 wait = self.delay(attempt, error.retry_after)
+                deadline = current_deadline()
+                if deadline is not None and wait >= deadline.remaining():
+                    # the wait alone would pass the fetch's deadline: give up now, with the last error
+                    raise deadline.exceeded(f"no time left to retry after: {error}") from error
                 logger.warning("media.retry attempt=%d wait=%.1fs %s: %s", attempt, wait, what, error)
                 metrics.DOWNLOAD_RETRIES.labels(self.source).inc()
                 self.sleep(wait)

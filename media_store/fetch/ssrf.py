@@ -6,6 +6,11 @@ a redirect can lead to ``http://169.254.169.254/`` (cloud metadata), and an addr
 host themselves, and every resolved address is vetted *before* a socket is opened to it — on
 every redirect hop, since each hop makes its own connection. Only publicly routable unicast
 addresses pass, unless ``DOWNLOAD_ALLOW_PRIVATE_NETWORKS`` is set.
+
+The same layer applies the fetch's overall deadline (``fetch.deadline``): every request and
+redirect hop gets at most the time left as its connect/read timeouts, and the DNS lookup —
+which has no timeout of its own in the C library — runs in a small thread pool so a hanging
+resolver costs at most the time left, not forever.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -23,10 +30,24 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from media_store.exceptions import BlockedURL
+from media_store.fetch.deadline import current as current_deadline
 
 ALLOWED_SCHEMES = ("http", "https")
 _USERINFO = re.compile(r"//[^/?#]*@")
 _USERINFO_IN_TEXT = re.compile(r"//[^/?#\s'\"]*@")
+# Query parameters that carry a credential or a signature (S3/GCS presigned URLs, Meta's CDN
+# ``oh``, OAuth tokens): their values never reach a log line or the database.
+SECRET_PARAMS = frozenset(
+    {
+        "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+        "signature", "sig", "oh", "token", "access_token", "auth", "key", "api_key", "apikey", "password",
+        "secret", "client_secret", "se", "sv", "sp", "skoid", "sktid",
+    }
+)  # fmt: skip
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)([?&](?:" + "|".join(re.escape(name) for name in sorted(SECRET_PARAMS)) + r")=)[^&\s'\"#]*"
+)
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
 
 # Explicit, so the policy reads as a list (is_global covers them, this documents them).
 FORBIDDEN_NETWORKS = tuple(
@@ -96,29 +117,63 @@ def check_url(url: str) -> None:
 
 
 def redact(url: str) -> str:
-    """The URL without user:password (safe to log)."""
+    """The URL without user:password and without the values of signed query parameters
+    (``X-Amz-Signature``, ``oh``, ``token``, … — see ``SECRET_PARAMS``): safe to log and store."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _USERINFO.sub("//***@", url)
-    if "@" not in parts.netloc:
+        return _SECRET_IN_TEXT.sub(r"\1***", _USERINFO.sub("//***@", url))
+    netloc = parts.netloc
+    if "@" in netloc:
+        # Keep host:port exactly as written: ``parts.port`` raises on a malformed port, and a
+        # URL that failed to parse is exactly the kind that ends up in an error message.
+        netloc = f"***@{netloc.rpartition('@')[2]}"
+    query = _redact_query(parts.query)
+    if netloc == parts.netloc and query == parts.query:
         return url
-    # Keep host:port exactly as written: ``parts.port`` raises on a malformed port, and a
-    # URL that failed to parse is exactly the kind that ends up in an error message.
-    host_and_port = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"***@{host_and_port}", parts.path, parts.query, ""))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_query(query: str) -> str:
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(name.lower() in SECRET_PARAMS for name, _value in pairs):
+        return query
+    return urlencode([(name, "***" if name.lower() in SECRET_PARAMS else value) for name, value in pairs], safe="*")
 
 
 def redact_text(text: str) -> str:
-    """``text`` with the user:password of every URL in it removed (library error messages quote URLs)."""
-    return _USERINFO_IN_TEXT.sub("//***@", text)
+    """``text`` with the user:password and signed query values of every URL in it removed
+    (library error messages quote URLs)."""
+    return _SECRET_IN_TEXT.sub(r"\1***", _USERINFO_IN_TEXT.sub("//***@", text))
+
+
+def resolve(conn: HTTPConnection) -> list:
+    """``getaddrinfo`` for the connection's host, bounded by its connect timeout and the deadline."""
+    host = conn._dns_host
+    timeout = conn.timeout if isinstance(conn.timeout, (int, float)) else None
+    deadline = current_deadline()
+    if deadline is not None:
+        timeout = deadline.timeout(timeout)
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        literal = True
+    except ValueError:
+        literal = False
+    if literal or timeout is None:  # an address literal needs no lookup
+        return socket.getaddrinfo(host, conn.port, 0, socket.SOCK_STREAM)
+    future = _RESOLVER.submit(socket.getaddrinfo, host, conn.port, 0, socket.SOCK_STREAM)
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        raise ConnectTimeoutError(conn, f"DNS lookup of {conn.host} took longer than {timeout:g}s") from None
 
 
 def _connect_vetted(conn: HTTPConnection, allow_private: bool) -> socket.socket:
     """Resolve ``conn``'s host, vet every address, connect only to an allowed one."""
-    host = conn._dns_host
     try:
-        candidates = socket.getaddrinfo(host, conn.port, 0, socket.SOCK_STREAM)
+        candidates = resolve(conn)
     except socket.gaierror as error:
         raise NameResolutionError(conn.host, conn, error) from error
     blocked: list[str] = []
@@ -174,6 +229,23 @@ class VettedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _pool_classes(self.allow_private)
+
+    def send(self, request, **kwargs):
+        """Each request — and each redirect hop, which requests sends anew — gets at most the
+        time left before the fetch's deadline as its connect and read timeouts."""
+        deadline = current_deadline()
+        if deadline is not None:
+            connect, read = _split_timeout(kwargs.get("timeout"))
+            kwargs["timeout"] = (deadline.timeout(connect), deadline.timeout(read))
+        return super().send(request, **kwargs)
+
+
+def _split_timeout(timeout) -> tuple[float | None, float | None]:
+    if isinstance(timeout, tuple):
+        return timeout[0], timeout[1]
+    if isinstance(timeout, (int, float)):
+        return timeout, timeout
+    return None, None
 
 
 def safe_session(*, allow_private: bool, max_redirects: int = 5, user_agent: str) -> requests.Session:

@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from media_store import runtime
 from media_store.conf import media_settings
 from media_store.exceptions import BlockedURL, MediaError, RecentlyFailed
+from media_store.fetch.deadline import within
 from media_store.fetch.downloader import Downloader, Fetched
 from media_store.fetch.retry import RetryPolicy
 from media_store.fetch.ssrf import check_url, redact
-from media_store.ingest.commit import new_staged_file, store_staged
+from media_store.ingest.commit import committing, new_staged_file
 from media_store.ingest.staging import StagedFile
 from media_store.models import Blob, SourceURL
 from media_store.ops import metrics
@@ -97,24 +98,36 @@ def fetch(url: str, *, timeout: float | None = None) -> Download:
             max_attempts=media_settings.MAX_RETRIES, base=media_settings.BASE_BACKOFF_SECONDS, sleep=sleep
         )
         try:
-            return policy.call(lambda _attempt: _attempt_once(downloader, url), what=redact(url))
+            with within(limit):  # one deadline for DNS, redirects, reads, retries and their waits
+                return policy.call(lambda _attempt: _attempt_once(downloader, url), what=redact(url))
         finally:
             downloader.close()
 
 
 def store_download(download: Download) -> tuple[Blob, bool]:
-    """Store fetched bytes and record URL → content, in one transaction."""
-    with _failures_recorded(download.url), transaction.atomic():
-        blob, created = store_staged(
-            download.staged, filename=download.filename, declared_type=download.fetched.content_type
-        )
+    """Store fetched bytes and record URL → content (the row and the URL commit together)."""
+    with storing(download) as result:
+        return result
+
+
+@contextmanager
+def storing(download: Download) -> Iterator[tuple[Blob, bool]]:
+    """``store_download`` that yields inside the row's short transaction, for the caller's own
+    rows (an attachment); the upload to the origin has happened before, outside it."""
+    with (
+        _failures_recorded(download.url),
+        committing(download.staged, filename=download.filename, declared_type=download.fetched.content_type) as (
+            blob,
+            created,
+        ),
+    ):
         SourceURL.objects.update_or_create(
             url_hash=url_hash(download.url),
             defaults={"url": redact(download.url), "blob": blob, "fetched_at": timezone.now()},
         )
+        yield blob, created
     logger.info("media.downloaded url=%s hash=%s size=%d new=%s", redact(download.url), blob.sha256, blob.size, created)
     metrics.DOWNLOADS.labels("url", "stored" if created else "deduplicated").inc()
-    return blob, created
 
 
 def download_blobs(

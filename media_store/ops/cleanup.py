@@ -2,14 +2,17 @@
 
 Disk cleanup, in order:
 1. stale temp files (``.tmp/``, untouched for an hour: a crashed fill or upload);
-2. files not read *from the disk tier* for ``MEDIA_CACHE_DAYS`` — by last access (the tier
-   records its reads in atime), not by creation. Objects answered from Redis or a worker's
-   memory do not touch their disk copy: a popular small object may leave the disk while it is
-   hot, and comes back from the origin once its Redis TTL runs out;
+2. files not used for ``MEDIA_CACHE_DAYS`` — by last use, not by creation: the tier records
+   disk reads in atime, and hits answered from Redis or a worker's memory too (rate-limited,
+   ``DiskTier.note_use``), so a popular object's disk copy never looks idle;
 3. least-recently-used files until the tier is under ``MEDIA_DISK_MAX_BYTES``;
 4. empty folders.
+The byte limit is also enforced at write time by each node (``tiers.disk_budget``), and
+each node runs this cleanup on its own disk periodically (``ops.sweeper``); this function is
+what they, ``cleanup_media``, the beat task and ``POST /media/cleanup`` call — each cleans the
+disk of the machine it runs on.
 A file that is being served is never removed: readers hold a shared ``flock`` while a file is
-open and removal needs the exclusive lock (``tiers.disk.remove_if_idle``). Files being written
+open and removal needs the exclusive lock (``tiers.disk_budget.remove_if_idle``). Files being written
 live in ``.tmp/`` until they are complete, and fresh temp files are left alone.
 
 Orphans (``--orphans``): origin objects with no Blob row, and Blobs no other row refers to
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,14 +36,16 @@ from django.utils import timezone
 from media_store import runtime
 from media_store.conf import media_settings
 from media_store.content.mediatypes import DISK_FOLDERS
+from media_store.ingest.content_lock import content_lock
 from media_store.models import Blob
-from media_store.tiers.disk import TEMP_DIR, remove_if_idle
+from media_store.tiers.disk_budget import TEMP_DIR, CachedFile, cached_files, remove_if_idle
 
 logger = logging.getLogger("media_store.ops.cleanup")
 
 STALE_TEMP_SECONDS = 3600
 ORPHAN_GRACE = timedelta(days=1)
 TYPE_FOLDERS = frozenset(DISK_FOLDERS.values())
+DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -61,13 +67,6 @@ class CleanupReport:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-@dataclass
-class CachedFile:
-    path: Path
-    size: int
-    last_access: float
-
-
 def clean_disk(
     *,
     days: float | None = None,
@@ -85,7 +84,7 @@ def clean_disk(
     root = Path(media_settings.MEDIA_CACHE_DIR)
     report = CleanupReport(dry_run=dry_run)
     _remove_stale_temp_files(root, now, report)
-    files = sorted(_cached_files(root), key=lambda item: item.last_access)
+    files = sorted(cached_files(root), key=lambda item: item.last_access)
     cutoff = now - days * 86400
     kept: list[CachedFile] = []
     for item in files:
@@ -117,22 +116,6 @@ def clean_disk(
         dry_run,
     )
     return report
-
-
-def _cached_files(root: Path):
-    for folder in TYPE_FOLDERS:
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for dirpath, _dirs, names in os.walk(base):
-            for name in names:
-                path = Path(dirpath) / name
-                try:
-                    stat = path.stat()
-                except FileNotFoundError:
-                    continue
-                # atime older than mtime means "never read since written": the write counts.
-                yield CachedFile(path, stat.st_size, max(stat.st_atime, stat.st_mtime))
 
 
 def _remove(item: CachedFile, report: CleanupReport, dry_run: bool) -> bool:
@@ -201,28 +184,57 @@ def delete_orphans(report: CleanupReport, *, dry_run: bool) -> None:
     cutoff = time.time() - ORPHAN_GRACE.total_seconds()
     old_objects = (item for item in store.origin.iter_objects(media_settings.MEDIA_S3_PREFIX) if item.modified < cutoff)
     for batch in _batches(old_objects, 1000):
-        # rows looked up per batch: constant memory however large the bucket
-        known = set(
-            Blob.objects.filter(origin_key__in=[item.key for item in batch]).values_list("origin_key", flat=True)
-        )
+        # rows looked up per batch by digest (the primary key): an index lookup, constant memory
+        digests = {item.key: digest_of(item.key) for item in batch}
+        known = set(Blob.objects.filter(pk__in={d for d in digests.values() if d}).values_list("pk", flat=True))
         for item in batch:
-            if item.key in known:
+            if digests[item.key] in known:
                 continue
-            report.orphans.append(item.key)
-            report.orphan_bytes += item.size
-            if not dry_run:
-                store.origin.delete(item.key)
+            if dry_run or _delete_if_still_orphaned(store, item, digests[item.key], cutoff):
+                report.orphans.append(item.key)
+                report.orphan_bytes += item.size
+
+
+def digest_of(key: str) -> str | None:
+    """The SHA-256 an origin key is named by (``<prefix><xx>/<sha256>``), or None for other names."""
+    name = key.rsplit("/", 1)[-1]
+    return name if DIGEST.fullmatch(name) else None
+
+
+def _delete_if_still_orphaned(store, item, sha256: str | None, cutoff: float) -> bool:
+    """Delete one rowless object, unless an ingest of the same bytes has claimed it since listing.
+
+    Ingest uploads the object first and inserts the row after, both under ``content_lock``;
+    the sweep re-checks under the same lock (without waiting: a held lock means an ingest is
+    running, so the object is live). Under the lock: no row and still the old object → delete.
+    """
+    if sha256 is None:  # not named by a digest: only a row with exactly this key keeps it
+        if Blob.objects.filter(origin_key=item.key).exists():
+            return False
+        store.origin.delete(item.key)
+        return True
+    with content_lock(sha256, wait=False) as held:
+        if not held or Blob.objects.filter(pk=sha256).exists():
+            return False
+        now = store.origin.stat(item.key)
+        if now is None or now.modified >= cutoff:  # gone already, or re-uploaded meanwhile
+            return False
+        store.origin.delete(item.key)
+        return True
 
 
 def _delete_if_still_unreferenced(store, sha256: str) -> Blob | None:
     """Delete one orphan blob, unless an ingest adopted it since the sweep listed it.
 
-    The row is locked and re-checked first; an ingest that deduplicates onto this blob locks
-    the same row (``ingest._commit``), so it either ran before — and the re-check sees its
-    reference — or waits, finds the row gone, and stores the content anew. The object is
-    deleted while the lock is held, before the row: if that fails, the row stays.
+    Taken under ``content_lock`` (without waiting), with the row locked and re-checked: an
+    ingest that deduplicates onto this blob holds the same lock until its attachment row is
+    committed (``ingest.commit.committing``), so it either ran before — and the re-check sees
+    its reference — or runs after, finds the row gone, and stores the content anew. The object
+    is deleted before the row: if that fails, the row stays.
     """
-    with transaction.atomic():
+    with content_lock(sha256, wait=False) as held, transaction.atomic():
+        if not held:
+            return None
         blob = Blob.objects.select_for_update().filter(pk=sha256).first()
         if blob is None or not unreferenced_blobs().filter(pk=sha256).exists():
             return None

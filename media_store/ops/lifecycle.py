@@ -3,9 +3,16 @@
 The rule is *merged* into the bucket's configuration: rules of other tools and other prefixes
 are kept as they are; ours (ID ``mediacache-expire-<prefix>``) is added or replaced. A hash whose
 object the rule has expired answers 404 and its blob is marked expired (``views.serve_blob``).
+
+S3 counts an object's age from its last write. New use of old content — an ingest of bytes
+already stored — therefore restarts the age with a server-side copy of the object onto itself
+(``ingest.commit.refresh_if_aging``): content expires ``days`` after it was last *ingested*,
+not after it was first stored. ``expiry_date`` says when S3 will delete an object.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +31,25 @@ class LifecycleUnsupported(MediaError):
 
 def rule_id(prefix: str) -> str:
     return f"{RULE_PREFIX}{prefix.strip('/') or 'all'}"
+
+
+def expiry_date(last_modified: datetime, days: int) -> datetime:
+    """When S3 expires an object: ``days`` after its last write, rounded up to midnight UTC."""
+    moment = last_modified.astimezone(UTC) + timedelta(days=days)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == moment else midnight + timedelta(days=1)
+
+
+def expiration_days(rules: list[dict], key: str) -> int | None:
+    """The ``Expiration.Days`` of the enabled rule whose prefix covers ``key`` (the shortest wins)."""
+    matching = [
+        rule["Expiration"]["Days"]
+        for rule in rules
+        if rule.get("Status") == "Enabled"
+        and "Days" in rule.get("Expiration", {})
+        and key.startswith(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
+    ]
+    return min(matching) if matching else None
 
 
 def current_rules(origin: S3Origin) -> list[dict]:

@@ -9,6 +9,8 @@ and status, bytes by tier, from the Prometheus counters, summed over all workers
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
 from redis.exceptions import RedisError
@@ -17,9 +19,14 @@ from media_store import runtime
 from media_store.conf import media_settings
 from media_store.models import Blob
 from media_store.ops import metrics
+from media_store.ops.content_report import content_report, content_rows
 from media_store.ops.counters import hit_rate
 from media_store.tiers.hot import MemoryHotTier
-from media_store.tiers.keyspace import key_usage
+from media_store.tiers.keyspace import primaries, server_info
+
+USAGE_SAMPLE_KEYS = 1000  # MEMORY USAGE is asked of this many blob keys; the rest are extrapolated
+USAGE_CACHE_SECONDS = 30.0  # a stats page refreshed in a loop re-walks Redis at most this often
+_usage_cache: dict[str, tuple[float, int, int, int]] = {}
 
 HUMAN_SIZES = frozenset({"bytes", "used_memory", "maxmemory", "max_bytes", "max_object_bytes"})
 
@@ -34,7 +41,39 @@ def media_statistics() -> dict:
         "disk": disk_report(),
         "origin": origin_report(),
         "serving": serving_report(),
+        "content": content_report(),
     }
+
+
+def sampled_key_usage(client, pattern: str, now: float | None = None) -> tuple[int, int, int]:
+    """``(keys, estimated bytes, keys measured)`` for ``pattern``, cached for ``USAGE_CACHE_SECONDS``.
+
+    Keys are counted with SCAN (cheap per key); ``MEMORY USAGE`` — a round trip of server work
+    per key — is asked only of the first ``USAGE_SAMPLE_KEYS`` and the total extrapolated, so a
+    stats view costs the same with a thousand objects as with ten million.
+    """
+    now = time.monotonic() if now is None else now
+    cached = _usage_cache.get(pattern)
+    if cached is not None and 0 <= now - cached[0] < USAGE_CACHE_SECONDS:
+        return cached[1:]
+    keys = measured = measured_bytes = 0
+    sample: list[tuple[object, bytes]] = []
+    for node in primaries(client):
+        for key in node.scan_iter(match=pattern, count=1000):
+            keys += 1
+            if len(sample) < USAGE_SAMPLE_KEYS:
+                sample.append((node, key))
+    for node in {id(node): node for node, _key in sample}.values():
+        pipe = node.pipeline(transaction=False)
+        mine = [key for owner, key in sample if owner is node]
+        for key in mine:
+            pipe.memory_usage(key, samples=0)
+        sizes = [size for size in pipe.execute() if size]
+        measured += len(sizes)
+        measured_bytes += sum(sizes)
+    estimate = round(measured_bytes / measured * keys) if measured else 0
+    _usage_cache[pattern] = (now, keys, estimate, measured)
+    return keys, estimate, measured
 
 
 def hot_tier_report() -> dict:
@@ -46,9 +85,9 @@ def hot_tier_report() -> dict:
         return {"backend": "memory", **hot.stats()}
     client = runtime.redis_client()
     try:
-        keys, size = key_usage(client, f"{hot.key_prefix}:blob:*")
-        memory = client.info("memory")
-        counters = client.info("stats")
+        keys, size, sampled = sampled_key_usage(client, f"{hot.key_prefix}:blob:*")
+        memory = server_info(client, "memory")  # summed over every primary of a Cluster
+        counters = server_info(client, "stats")
     except (RedisError, OSError) as error:
         return {"backend": "redis", "status": "down", "error": str(error)}
     hits, misses = counters.get("keyspace_hits", 0), counters.get("keyspace_misses", 0)
@@ -56,7 +95,8 @@ def hot_tier_report() -> dict:
         "backend": "redis",
         "status": "ok",
         "keys": keys,
-        "bytes": size,  # what the blob keys occupy in Redis (MEMORY USAGE), overhead included
+        "bytes": size,  # what the blob keys occupy in Redis (MEMORY USAGE, sampled), overhead included
+        "bytes_sampled_keys": sampled,  # how many keys were measured; bytes is exact when it equals keys
         "used_memory": memory.get("used_memory", 0),
         "used_memory_human": memory.get("used_memory_human", ""),
         "maxmemory": memory.get("maxmemory", 0),
@@ -148,6 +188,7 @@ def report_sections(report: dict) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
     rows += [(f"bytes from {tier}", filesizeformat(value)) for tier, value in serving["bytes_served"].items()]
     sections.append(("Serving (all workers of this server)", rows or [("requests", "0")]))
+    sections.append(("Content analysis and variants", content_rows(report["content"])))
     return sections
 
 

@@ -13,7 +13,6 @@ it from a good copy, and re-uploads a missing or corrupt origin copy from a good
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from media_store.content.blobs import BlobInfo
-from media_store.content.digests import CHUNK_SIZE
+from media_store.content.digests import CHUNK_SIZE, DigestCheck
 from media_store.exceptions import DigestMismatch, OriginUnavailable, TierUnavailable
 from media_store.models import Blob
 from media_store.store import MediaStore
@@ -122,14 +121,7 @@ def check_hot(info: BlobInfo, store: MediaStore) -> str:
 
 
 def _state_of_chunks(info: BlobInfo, chunks: Iterable[bytes]) -> str:
-    sha = hashlib.sha256()
-    size = 0
-    for chunk in chunks:
-        sha.update(chunk)
-        size += len(chunk)
-    if size == info.size and sha.hexdigest() == info.sha256:
-        return OK
-    return CORRUPT
+    return OK if DigestCheck.of(chunks, info.sha256, info.size).matches else CORRUPT
 
 
 # -- repair ------------------------------------------------------------------------------------
@@ -176,7 +168,7 @@ def _chunks_of(source: str, info: BlobInfo, store: MediaStore) -> Iterator[bytes
 def _verified_bytes(source: str, info: BlobInfo, store: MediaStore) -> bytes:
     """A whole copy in memory (hot-tier sized), checked against the digest."""
     data = b"".join(_chunks_of(source, info, store))
-    if hashlib.sha256(data).hexdigest() != info.sha256:
+    if not DigestCheck.of([data], info.sha256, info.size).matches:
         raise DigestMismatch(f"the {source} copy of {info.sha256} changed during repair")
     return data
 

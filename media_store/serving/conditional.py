@@ -2,7 +2,7 @@
 
 ``plan()`` turns a method, the request's conditional/Range headers and what we know about
 the blob (size, ETag) into a ``Plan``: the status, which bytes to send and the headers.
-No I/O happens here, so every branch is unit- and property-tested; ``views.py`` only
+No I/O happens here, so every branch is unit- and property-tested; ``serve.py`` only
 carries the plan out. Django has no Range support of its own, hence this module.
 """
 

@@ -9,7 +9,6 @@ mistake it for the media.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -18,7 +17,9 @@ from typing import BinaryIO
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from media_store.content.blobs import BlobInfo
+from media_store.content.digests import DigestCheck
 from media_store.serving import conditional as http
+from media_store.serving.edge import CONTENT_SECURITY_POLICY
 from media_store.store import Content
 from media_store.tiers.origin import ChunkStream
 
@@ -76,20 +77,24 @@ def media_response(blob: BlobInfo, decision: http.Plan, content: Content | None,
     else:
         response = _origin_stream_response(blob, decision, content)
     response.status_code = decision.status
-    _set_headers(response, decision.headers)
-    _set_headers(
-        response,
-        {
-            "Content-Type": blob.mime_type,
-            "Content-Length": str(decision.length),
-            "X-Content-Type-Options": "nosniff",
-            "X-Cache": "HIT" if tier != "origin" else "MISS",
-            "X-Cache-Tier": tier,
-        },
-    )
-    if blob.as_attachment:
-        response["Content-Disposition"] = f'attachment; filename="{blob.sha256[:16]}{blob.extension}"'
+    _set_headers(response, media_headers(blob, decision, tier))
     return response
+
+
+def media_headers(blob: BlobInfo, decision: http.Plan, tier: str) -> dict[str, str]:
+    """Every header of a 200/206 answer (also what an X-Accel-Redirect hand-over restores)."""
+    headers = {
+        **decision.headers,
+        "Content-Type": blob.mime_type,
+        "Content-Length": str(decision.length),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Cache": "HIT" if tier != "origin" else "MISS",
+        "X-Cache-Tier": tier,
+    }
+    if blob.as_attachment:
+        headers["Content-Disposition"] = f'attachment; filename="{blob.sha256[:16]}{blob.extension}"'
+    return headers
 
 
 def _set_headers(response, headers: dict[str, str]) -> None:
@@ -118,19 +123,19 @@ def _verified(stream: ChunkStream, blob: BlobInfo) -> Iterator[bytes]:
     On a mismatch the response is aborted *before* its last chunk, so the client gets fewer
     bytes than Content-Length — a failed download — and never accepts corrupt bytes as complete.
     """
-    sha = hashlib.sha256()
+    check = DigestCheck(blob.sha256, blob.size)
     held = b""
     try:
         for chunk in stream:
             if held:
                 yield held
-            sha.update(chunk)
+            check.update(chunk)
             held = chunk
     finally:
         stream.close()
-    if sha.hexdigest() != blob.sha256:
+    if not check.matches:
         logger.error("media.corrupt tier=origin hash=%s: aborted the response", blob.sha256)
-        raise ConnectionAbortedError(f"origin copy of {blob.sha256} does not match its digest")
+        raise ConnectionAbortedError(f"origin copy of {blob.sha256} does not match its digest: {check.mismatch()}")
     if held:
         yield held
 
@@ -138,7 +143,7 @@ def _verified(stream: ChunkStream, blob: BlobInfo) -> Iterator[bytes]:
 def bodyless(decision: http.Plan, blob: BlobInfo) -> HttpResponse:
     """304 / 412 / 416: headers from the plan, no body."""
     response = HttpResponse(status=decision.status)
-    _set_headers(response, decision.headers)
+    _set_headers(response, {**decision.headers, "Content-Security-Policy": CONTENT_SECURITY_POLICY})
     if decision.status == 416:
         response.headers["Content-Type"] = "text/plain"
     return response
@@ -147,7 +152,15 @@ def bodyless(decision: http.Plan, blob: BlobInfo) -> HttpResponse:
 def error(status: int, message: str, **headers: str) -> HttpResponse:
     """A tiny, uncacheable error body (never HTML: gateways forward 2xx bodies as media)."""
     response = HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8")
-    _set_headers(response, {"Cache-Control": http.NO_STORE, "X-Content-Type-Options": "nosniff", **headers})
+    _set_headers(
+        response,
+        {
+            "Cache-Control": http.NO_STORE,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            **headers,
+        },
+    )
     return response
 
 

@@ -4,11 +4,16 @@ Writes go to ``.tmp/`` and are renamed into place, so a reader never sees half a
 A file is hashed once per process before it is first served; after that its
 (size, mtime, inode) signature stands in for the hash, and any change to it triggers a
 re-hash. A file that fails the check is deleted and never served.
+
+A failing disk is a skipped tier, never an error for the client: every OS error of the tier
+(disk full, I/O error, permissions, a read-only remount) becomes ``TierUnavailable``, logged at
+most once per interval by the tier's guard (``media.degraded tier=disk``), and the store serves
+from memory or streams from the origin instead. With a byte budget (``MEDIA_DISK_MAX_BYTES``)
+each write first evicts least-recently-used files (``disk_budget``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -25,13 +30,15 @@ from media_store.content.blobs import BlobInfo
 from media_store.content.digests import sha256_file
 from media_store.content.mediatypes import DISK_FOLDERS
 from media_store.exceptions import DigestMismatch, TierUnavailable
+from media_store.tiers.disk_budget import TEMP_DIR, DiskBudget, remove_if_idle, share_lock
 from media_store.tiers.guard import OutageGuard
+
+__all__ = ["TEMP_DIR", "DiskTier", "remove_if_idle", "signature"]
 
 logger = logging.getLogger("media_store.disk")
 
-TEMP_DIR = ".tmp"
 FOLDER_TYPES = {folder: kind for kind, folder in DISK_FOLDERS.items() if kind != "sticker"}  # folder → type
-ACCESS_TOUCH_SECONDS = 3600  # record a read in atime at most this often (LRU cleanup uses it)
+ACCESS_TOUCH_SECONDS = 60  # record a use in atime at most this often per process (LRU eviction uses it)
 
 
 def signature(stat: os.stat_result) -> tuple[int, int, int]:
@@ -41,12 +48,22 @@ def signature(stat: os.stat_result) -> tuple[int, int, int]:
 class DiskTier:
     name = "disk"
 
-    def __init__(self, root: str | Path, *, guard: OutageGuard | None = None, max_verified: int = 100_000) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        guard: OutageGuard | None = None,
+        max_verified: int = 100_000,
+        max_bytes: int | None = None,
+    ) -> None:
         self.root = Path(root)
         self._root = str(self.root)
         self.guard = guard
+        self.budget = DiskBudget(self.root, max_bytes) if max_bytes is not None else None
         self._verified: LRUCache[str, tuple[int, int, int]] = LRUCache(maxsize=max_verified)
-        self._touched: LRUCache[str, float] = LRUCache(maxsize=max_verified)
+        # path -> when its use was last recorded; a plain dict, read without a lock on every hit
+        self._touched: dict[str, float] = {}
+        self._max_touched = max_verified
         self._lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
@@ -63,7 +80,7 @@ class DiskTier:
         except OSError as error:
             raise self._unavailable(error) from error
         try:
-            if not _share_lock(file):  # cleanup is removing it this very moment
+            if not share_lock(file):  # cleanup is removing it this very moment
                 file.close()
                 return None
             stat = os.fstat(file.fileno())
@@ -72,6 +89,9 @@ class DiskTier:
                 return None
             self._touch(file, path, stat)
             return file
+        except OSError as error:  # fstat, or reading the file to verify it: an I/O error
+            file.close()
+            raise self._unavailable(error) from error
         except BaseException:
             file.close()
             raise
@@ -100,31 +120,61 @@ class DiskTier:
 
         Unless the caller already verified the bytes, they are hashed on the way and a
         mismatch raises DigestMismatch (the temp file is removed, nothing is installed).
+        Every OS error of the tier itself (disk full, I/O error, read-only remount) becomes
+        ``TierUnavailable`` and the partial temp file is removed; an error raised by ``chunks``
+        (the origin failing mid-stream) passes through unchanged.
         """
+        self._make_room(blob)
         sha = None if verified else hashlib.sha256()
         temp = self._temp_file()
         try:
-            with temp:
+            try:
                 for chunk in chunks:
                     if sha is not None:
                         sha.update(chunk)
-                    temp.write(chunk)
+                    self._write(temp, chunk)
+            finally:
+                self._close(temp)
             if sha is not None and sha.hexdigest() != blob.sha256:
                 raise DigestMismatch(f"content for {blob.sha256} hashed to {sha.hexdigest()}")
             return self._install(blob, Path(temp.name))
         except BaseException:
-            _unlink(temp.name)
+            _unlink_quietly(temp.name)
             raise
 
     def adopt(self, blob: BlobInfo, verified_path: str | Path) -> Path:
         """Move an already-verified temp file (e.g. a fresh upload) into the tier."""
+        self._make_room(blob)
         return self._install(blob, Path(verified_path))
 
     def delete(self, blob: BlobInfo) -> bool:
         path = self.path(blob)
         with self._lock:
             self._verified.pop(str(path), None)
-        return _unlink(path)
+        try:
+            removed = _unlink(path)
+        except OSError as error:
+            raise self._unavailable(error) from error
+        if removed and self.budget is not None:
+            self.budget.forget(blob.size)
+        return removed
+
+    def note_use(self, blob: BlobInfo) -> None:
+        """A hit served from memory or Redis: record it on the disk copy too (rate-limited).
+
+        Without this a hot object's disk copy looks idle and is the first one evicted — and
+        comes back from the origin as soon as its Redis copy expires. Never raises.
+        """
+        path = os.path.join(self._root, blob.disk_name)
+        now = time.time()
+        if now - self._touched.get(path, 0.0) < ACCESS_TOUCH_SECONDS:  # the common case: no lock
+            return
+        self._remember_touch(path, now)
+        try:
+            stat = os.stat(path)
+            os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))  # mtime is part of the signature
+        except OSError as error:  # no disk copy (yet), or a read-only disk: nothing to record
+            logger.debug("media.use_not_recorded path=%s: %s", path, error)
 
     def usage(self) -> dict[str, dict[str, int]]:
         """Files and bytes per media type (``image``/``video``/``audio``/``document``), temp files excluded."""
@@ -132,14 +182,18 @@ class DiskTier:
         for folder, media_type in FOLDER_TYPES.items():
             count = size = 0
             base = self.root / folder
-            if base.is_dir():
-                for entry in os.scandir(base):
-                    try:
-                        if entry.is_file(follow_symlinks=False):
-                            size += entry.stat(follow_symlinks=False).st_size
-                            count += 1
-                    except FileNotFoundError:  # removed by cleanup while we counted
-                        continue
+            try:
+                entries = list(os.scandir(base)) if base.is_dir() else []
+            except OSError as error:  # a failing disk: report what can be read
+                logger.debug("media.usage_unreadable path=%s: %s", base, error)
+                entries = []
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        size += entry.stat(follow_symlinks=False).st_size
+                        count += 1
+                except OSError:  # removed by cleanup while we counted, or unreadable
+                    continue
             report[media_type] = {"count": count, "size": size}
         return report
 
@@ -147,6 +201,26 @@ class DiskTier:
         path = self.root / TEMP_DIR
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def _make_room(self, blob: BlobInfo) -> None:
+        if self.budget is None:
+            return
+        try:
+            self.budget.make_room(blob.size)
+        except OSError as error:
+            raise self._unavailable(error) from error
+
+    def _write(self, temp, chunk: bytes) -> None:
+        try:
+            temp.write(chunk)
+        except OSError as error:  # ENOSPC, EIO, EFBIG …
+            raise self._unavailable(error) from error
+
+    def _close(self, temp) -> None:
+        try:
+            temp.close()  # flushes the last buffered bytes: may be where ENOSPC shows up
+        except OSError as error:
+            raise self._unavailable(error) from error
 
     # -- internals -------------------------------------------------------------------------
     def _unavailable(self, error: OSError) -> TierUnavailable:
@@ -160,6 +234,12 @@ class DiskTier:
             return tempfile.NamedTemporaryFile(dir=self.temp_dir(), prefix="fill-", delete=False)  # noqa: SIM115
         except OSError as error:
             raise self._unavailable(error) from error
+
+    def _remember_touch(self, key: str, now: float) -> None:
+        with self._lock:
+            if len(self._touched) >= self._max_touched:
+                self._touched.clear()  # bounded; the worst case is one extra utime per file
+            self._touched[key] = now
 
     def _install(self, blob: BlobInfo, temp_path: Path) -> Path:
         final = self.path(blob)
@@ -197,43 +277,13 @@ class DiskTier:
         """
         now = time.time()
         key = str(path)
-        with self._lock:
-            if now - self._touched.get(key, 0.0) < ACCESS_TOUCH_SECONDS:
-                return
-            self._touched[key] = now
+        if now - self._touched.get(key, 0.0) < ACCESS_TOUCH_SECONDS:
+            return
+        self._remember_touch(key, now)
         try:
             os.utime(file.fileno(), ns=(time.time_ns(), stat.st_mtime_ns))
         except OSError as error:  # a read-only or vanished file still serves
             logger.debug("media.atime_not_recorded path=%s: %s", path, error)
-
-
-def _share_lock(file: BinaryIO) -> bool:
-    """Hold a shared flock while the file is open: cleanup skips files someone is reading.
-
-    Released by the kernel when the file is closed (after the response is sent).
-    """
-    try:
-        fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-
-
-def remove_if_idle(path: str | Path) -> bool:
-    """Delete ``path`` unless a reader holds it open (see ``_share_lock``); True if removed."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return False
-    try:
-        return _unlink(path)
-    finally:
-        os.close(fd)
 
 
 def _unlink(path: str | Path) -> bool:
@@ -242,3 +292,11 @@ def _unlink(path: str | Path) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def _unlink_quietly(path: str | Path) -> None:
+    """Remove a temp file after a failed write; a failing disk must not mask the first error."""
+    try:
+        _unlink(path)
+    except OSError as error:
+        logger.debug("media.temp_not_removed path=%s: %s", path, error)

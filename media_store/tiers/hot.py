@@ -7,6 +7,7 @@ compressed), keyed by SHA-256, so one GET is the whole lookup. Objects larger th
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +20,34 @@ from media_store.exceptions import TierUnavailable
 from media_store.tiers.guard import OutageGuard
 
 CHUNK_BYTES = 16 * 1024 - 16  # + Redis's sds header and terminator = one 16 KiB jemalloc class
+
+logger = logging.getLogger("media_store.tiers.hot")
+
+
+def check_memory_policy(client) -> str | None:
+    """Warn (once per tier, on first use) unless Redis evicts by itself when full.
+
+    The hot tier is a cache: it needs ``maxmemory`` with an ``allkeys-lru``-style policy (or a
+    Redis of its own). With ``noeviction`` a full Redis refuses every new write (OOM) — the
+    tier then skips writes and serves from disk/origin, but never fills again. Returns the
+    warning, or None when the set-up is right or cannot be read (``CONFIG`` disabled).
+    """
+    try:
+        config = client.config_get("maxmemory*")
+    except RedisError as error:
+        logger.info("media.redis_policy_unknown: cannot read CONFIG (%s); use maxmemory-policy allkeys-lru", error)
+        return None
+    maxmemory = int(config.get("maxmemory", 0) or 0)
+    policy = config.get("maxmemory-policy", "")
+    if maxmemory and policy.startswith("allkeys-"):
+        return None
+    warning = (
+        f"media.redis_policy maxmemory={maxmemory} maxmemory-policy={policy}: the hot tier needs maxmemory "
+        "with an allkeys-lru (or allkeys-lfu) policy, or a Redis of its own; when full, writes are refused "
+        "(OOM) and skipped"
+    )
+    logger.warning(warning)
+    return warning
 
 
 def pack(data: bytes) -> dict[str, memoryview]:
@@ -128,7 +157,10 @@ class MemoryHotTier:
 
 
 class RedisHotTier:
-    """Raw bytes in Redis under ``<prefix>:blob:<sha256>``, with a TTL — stored in chunks.
+    """Raw bytes in Redis under ``<prefix>:blob:{<sha256>}``, with a TTL — stored in chunks.
+
+    The digest is a hash tag (``{…}``): on a Redis Cluster only it picks the slot, so an
+    object's value and its fill lock (``locks.FillLocks``) always live in one slot.
 
     The value is a hash of 16 KiB chunks (fields ``0``, ``1``, …) rather than one string: Redis
     allocates through jemalloc, whose size classes are a quarter-power of two apart, so a single
@@ -137,8 +169,10 @@ class RedisHotTier:
     to ~1.02× the payload (measured by ``make bench``). Writing is one MULTI/EXEC round trip,
     reading one HGETALL: still a single round trip each way.
 
-    Every Redis error becomes ``TierUnavailable`` and opens the guard's back-off window, in
-    which calls fail fast without touching the network.
+    Every Redis error becomes ``TierUnavailable`` (the store skips the tier for that call). A
+    connection or timeout error also opens the guard's back-off window, in which calls fail fast
+    without touching the network; an error Redis answers with (OOM on a full ``noeviction``
+    Redis) only skips that write (``guard.is_outage``). The memory policy is checked on first use.
     """
 
     name = "redis"
@@ -149,9 +183,10 @@ class RedisHotTier:
         self.key_prefix = key_prefix
         self.ttl = ttl
         self.guard = guard
+        self.policy_checked = False
 
     def key(self, sha256: str) -> str:
-        return f"{self.key_prefix}:blob:{sha256}"
+        return f"{self.key_prefix}:blob:{{{sha256}}}"
 
     def get(self, sha256: str) -> bytes | None:
         chunks = self._call(lambda client: client.hgetall(self.key(sha256)))
@@ -170,9 +205,13 @@ class RedisHotTier:
         if not self.guard.available():
             raise TierUnavailable("redis is unavailable (backing off)")
         try:
-            result = operation(self._client_factory())
+            client = self._client_factory()
+            result = operation(client)
         except (RedisError, OSError) as error:
             self.guard.record_failure(error)
             raise TierUnavailable(f"redis: {error}") from error
         self.guard.record_success()
+        if not self.policy_checked:
+            self.policy_checked = True
+            check_memory_policy(client)
         return result

@@ -91,7 +91,7 @@ class FillLocks:
             return None
         try:
             lock = self.redis_factory().lock(
-                f"{self.key_prefix}:fill:{sha256}",
+                f"{self.key_prefix}:fill:{{{sha256}}}",  # hash tag: the slot of the object's value
                 timeout=max(60.0, self.wait_seconds * 2),  # a crashed holder cannot block forever
                 sleep=0.02,
                 blocking=True,

@@ -53,6 +53,10 @@ class Origin(Protocol):
 
     def head(self, key: str) -> int | None: ...
 
+    def stat(self, key: str) -> StoredObject | None: ...
+
+    def touch(self, key: str) -> None: ...
+
     def get(self, key: str) -> bytes | None: ...
 
     def open(self, key: str, start: int | None = None, end: int | None = None) -> ChunkStream | None: ...
@@ -110,6 +114,34 @@ class S3Origin:
             self._confirm_bucket()
             return None
         return int(response["ContentLength"])
+
+    @counted_origin_call("head")
+    def stat(self, key: str) -> StoredObject | None:
+        """Size and last-write time (what S3 lifecycle counts an object's age from)."""
+        response = self._call(self.client.head_object, Bucket=self.bucket, Key=key)
+        if response is None:
+            self._confirm_bucket()
+            return None
+        return StoredObject(key, int(response["ContentLength"]), response["LastModified"].timestamp())
+
+    @counted_origin_call("copy")
+    def touch(self, key: str) -> None:
+        """Restart the object's age: a server-side copy onto itself (no bytes pass through us).
+
+        S3 refuses a self-copy that changes nothing, so the metadata is "replaced" with itself.
+        """
+        head = self._call(self.client.head_object, Bucket=self.bucket, Key=key)
+        if head is None:
+            raise OriginUnavailable(f"s3 touch {key}: the object vanished")
+        self._call(
+            self.client.copy_object,
+            Bucket=self.bucket,
+            Key=key,
+            CopySource={"Bucket": self.bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            Metadata=head.get("Metadata", {}),
+            ContentType=head.get("ContentType", "application/octet-stream"),
+        )
 
     def get(self, key: str) -> bytes | None:
         stream = self.open(key)
@@ -213,6 +245,24 @@ class FilesystemOrigin:
             return None
         except OSError as error:
             raise OriginUnavailable(f"filesystem origin: {error}") from error
+
+    @counted_origin_call("head")
+    def stat(self, key: str) -> StoredObject | None:
+        try:
+            stat = self.path(key).stat()
+        except FileNotFoundError:
+            self._require_root()
+            return None
+        except OSError as error:
+            raise OriginUnavailable(f"filesystem origin: {error}") from error
+        return StoredObject(key, stat.st_size, stat.st_mtime)
+
+    def touch(self, key: str) -> None:
+        """Restart the file's age (the orphan sweep's grace period counts from its mtime)."""
+        try:
+            os.utime(self.path(key))
+        except OSError as error:
+            raise OriginUnavailable(f"filesystem origin touch {key}: {error}") from error
 
     @counted_origin_call("get")
     def get(self, key: str) -> bytes | None:

@@ -21,6 +21,8 @@ ATTACHMENT_KEYS = [
     "md5_sum",
     "width",
     "height",
+    "duration",
+    "metadata",
 ]
 
 

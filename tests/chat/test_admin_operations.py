@@ -103,23 +103,24 @@ def test_the_media_cache_page_is_staff_only_and_linked_from_the_index(client, ad
 
 
 @pytest.mark.parametrize(
-    ("payload", "name", "media_type", "expected"),
+    ("payload", "name", "expected", "suffix"),
     [
-        (png_bytes(), "photo.png", None, ("image", "image/png", "photo.png")),
-        (ogg_opus_bytes(), "voice", None, ("audio", "audio/ogg", "voice.ogg")),
-        (pdf_bytes(), "report.pdf", None, ("document", "application/pdf", "report.pdf")),
+        (png_bytes(), "photo.png", ("image", "image/png", "photo.png"), ".png"),
+        # unreadable Ogg (analysis failed): not known to be Opus, so the MP3 variant is offered
+        (ogg_opus_bytes(), "voice", ("audio", "audio/mpeg", "voice.mp3"), "/audio.mp3"),
+        (pdf_bytes(), "report.pdf", ("document", "application/pdf", "report.pdf"), ".pdf"),
     ],
 )
-def test_evolution_payload_carries_the_right_file_name_and_type(attach, payload, name, media_type, expected):
+def test_evolution_payload_carries_the_right_file_name_and_type(attach, payload, name, expected, suffix):
     attachment = attach(payload, name)
 
     payload = attachment.evolution_media_payload()
 
     assert (payload["mediatype"], payload["mimetype"], payload["fileName"]) == expected
-    assert payload["media"] == attachment.short_url
+    assert payload["media"] == f"{attachment.short_url}{suffix}"  # always with an extension (COMPAT.md)
 
 
-def test_evolution_payload_for_a_sticker_puts_the_extension_in_the_url(attach):
+def test_evolution_payload_for_a_sticker_sends_it_as_a_jpeg_image(attach):
     attachment = attach(webp_bytes(), "sticker.webp")
     attachment.media_type = "sticker"
     attachment.save(update_fields=["media_type"])
@@ -127,5 +128,5 @@ def test_evolution_payload_for_a_sticker_puts_the_extension_in_the_url(attach):
     payload = attachment.evolution_media_payload()
 
     assert payload["mediatype"] == "image"
-    assert payload["media"] == f"{attachment.short_url}.webp"
-    assert payload["fileName"] == "sticker.webp"
+    assert payload["media"] == f"{attachment.short_url}/image.jpg"  # the Cloud API takes no WebP image
+    assert payload["fileName"] == "sticker.jpg"

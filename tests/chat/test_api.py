@@ -11,7 +11,7 @@ from django.test import Client
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
-from tests.support.contract import attachment_json
+from tests.support.contract import PNG_RGB_METADATA, attachment_json
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
 
@@ -56,7 +56,9 @@ def test_upload_returns_the_stored_attachment_with_digests_and_dimensions(staff_
     data = png_bytes(width=64, height=48)
     body = upload(staff_client, data, "red.png", "image/png").json()
     attachment = MessageAttachment.objects.get()
-    assert body == attachment_json(attachment, data, mime_type="image/png", media_type="image", width=64, height=48)
+    assert body == attachment_json(
+        attachment, data, mime_type="image/png", media_type="image", width=64, height=48, metadata=PNG_RGB_METADATA
+    )
     assert len(body["media_hash"]) == 32
 
 

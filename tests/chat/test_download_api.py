@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from chat.models import MessageAttachment
 from media_store.models import Blob, SourceURL
-from tests.support.contract import attachment_json
+from tests.support.contract import PNG_RGB_METADATA, attachment_json
 from tests.support.http import respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, pdf_bytes, png_bytes, random_bytes
 
@@ -73,7 +73,7 @@ def test_it_answers_201_with_the_attachment_json(api, server, allow_private, att
     assert response.status_code == 201
     assert list(response.json()) == attachment_keys
     assert response.json() == attachment_json(
-        attachment, data, mime_type="image/png", media_type="image", width=40, height=30
+        attachment, data, mime_type="image/png", media_type="image", width=40, height=30, metadata=PNG_RGB_METADATA
     )
     assert attachment.original_filename == "red.png"
     assert SourceURL.objects.get().url == url

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
+from tests.support.contract import PNG_RGB_METADATA
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,8 @@ def test_json_prints_one_object_per_url_with_the_api_keys_and_url(server, allow_
         "md5_sum": hashlib.md5(data).hexdigest(),
         "width": 64,
         "height": 48,
+        "duration": None,
+        "metadata": {**PNG_RGB_METADATA, "format": "JPEG"},
         "url": url,
     }
     assert err == "1 ok, 0 deduplicated, 0 failed\n"

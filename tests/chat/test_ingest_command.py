@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from chat.models import MessageAttachment
 from media_store.models import Blob
-from tests.support.contract import attachment_json
+from tests.support.contract import PNG_RGB_METADATA, attachment_json
 from tests.support.media import jpeg_bytes, ogg_opus_bytes, pdf_bytes, png_bytes, random_bytes
 from tests.support.servers import free_port
 
@@ -58,7 +58,9 @@ def test_json_prints_one_object_with_exactly_the_api_keys(write_file, attachment
     record = json.loads(lines[0])
     attachment = MessageAttachment.objects.get()
     assert list(record) == attachment_keys
-    assert record == attachment_json(attachment, data, mime_type="image/png", media_type="image", width=20, height=10)
+    assert record == attachment_json(
+        attachment, data, mime_type="image/png", media_type="image", width=20, height=10, metadata=PNG_RGB_METADATA
+    )
 
 
 @pytest.mark.django_db

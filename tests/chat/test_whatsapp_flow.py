@@ -3,7 +3,7 @@ Celery task) and the webhook helper — against a local fake Graph API server (r
 JSON and error shapes), the real store, Redis and moto S3.
 
 ``BASE_BACKOFF_SECONDS=0`` keeps retries instant here; backoff itself is tested in
-``media_store/tests/test_whatsapp.py``. Timestamps are real (these paths use the wall clock).
+``tests/media_store/fetch/test_media_ids.py``. Timestamps are real (these paths use the wall clock).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.nginx import BEHIND_THE_EDGE, NginxServer
 from tests.support.servers import TEST_BUCKET, GunicornServer, MotoS3Server, RedisServer, s3_settings
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +28,7 @@ class Ingested:
     sha256: str
     payload: bytes
     mime_type: str
+    id: int | None = None
 
     @property
     def path(self) -> str:
@@ -47,7 +49,7 @@ class MediaServer:
         elsewhere = str(self.work / "ingest-cache")  # keep the server's disk tier cold
         result = self.gunicorn.manage("ingest_media", str(source), "--json", env={"MEDIA_CACHE_DIR": elsewhere})
         row = json.loads(result.stdout.strip().splitlines()[-1])
-        return Ingested(row["media_hash"], row["sha256"], payload, row["mime_type"])
+        return Ingested(row["media_hash"], row["sha256"], payload, row["mime_type"], row["id"])
 
     def log(self) -> str:
         return self.gunicorn.log()
@@ -113,6 +115,47 @@ def start_media_server(tmp_path_factory, redis_url, s3_server, e2e_database_url)
 def media_server(start_media_server) -> MediaServer:
     """One shared server for the read-only happy-path tests of a module."""
     return start_media_server()
+
+
+class EdgeServer(MediaServer):
+    """nginx (deploy/nginx/, as `make edge`) in front of a MediaServer; ``url`` is the edge's."""
+
+    def __init__(self, app: MediaServer, nginx: NginxServer) -> None:
+        super().__init__(app.gunicorn, app.work)
+        self.app = app
+        self.nginx = nginx
+        self.url = nginx.url
+
+    def log(self) -> str:
+        return f"{self.app.log()}\n--- nginx ---\n{self.nginx.log()}"
+
+
+@pytest.fixture(scope="session")
+def start_edge(start_media_server, tmp_path_factory):
+    """Factory: ``start_edge(edge_env={...}, **app_env)`` → an EdgeServer; all stopped at the end."""
+    started: list[NginxServer] = []
+
+    def start(*, edge_env: dict[str, str] | None = None, **env: str) -> EdgeServer:
+        app = start_media_server(**BEHIND_THE_EDGE, **env)
+        nginx = NginxServer(app.gunicorn, tmp_path_factory.mktemp("edge"), **(edge_env or {}))
+        started.append(nginx.start())
+        return EdgeServer(app, nginx)
+
+    yield start
+    for nginx in started:
+        nginx.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(start_edge) -> EdgeServer:
+    """One shared edge (and its app) for the read-only tests of a module."""
+    return start_edge()
+
+
+@pytest.fixture(scope="module", params=["direct", "edge"])
+def served(request) -> MediaServer:
+    """The HTTP-semantics tests run twice: against gunicorn itself and through the edge."""
+    return request.getfixturevalue("media_server" if request.param == "direct" else "edge")
 
 
 @pytest.fixture

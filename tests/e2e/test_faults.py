@@ -61,7 +61,7 @@ def test_corrupt_cached_copies_are_discarded_and_refilled(start_media_server, pr
     item = server.ingest(random_bytes(20_000), "c.bin")
     assert requests.get(server.url + item.path, timeout=10).headers["X-Cache"] == "MISS"
     client = redis.Redis.from_url(private_redis.url)
-    key = f"corrupt:blob:{item.sha256}"
+    key = f"corrupt:blob:{{{item.sha256}}}"
     assert unpack(client.hgetall(key)) == item.payload
 
     write_chunks(client, key, b"\x00" * len(item.payload), ttl=0)  # same length, wrong bytes

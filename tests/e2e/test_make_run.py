@@ -14,7 +14,14 @@ import requests
 from tests.support.media import png_bytes
 from tests.support.servers import PROJECT_ROOT, ServerProcess, wait_for_port
 
-SERVICE_VARIABLES = ("REDIS_URL", "MEDIA_STORAGE", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "DATABASE_URL")
+SERVICE_VARIABLES = (
+    "REDIS_URL",
+    "MEDIA_STORAGE",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "DATABASE_URL",
+    "PUBLIC_BASE_URL",
+)
 
 
 @pytest.fixture
@@ -59,12 +66,17 @@ def test_run_script_migrates_prints_the_hints_and_serves_an_ingested_file(embedd
     log = server.log()
     assert "manage.py createsuperuser" in log
     assert "manage.py ingest_media" in log
+    # PORT alone moves the short URLs with the server (no PUBLIC_BASE_URL set), and the banner says so
+    assert f"short URLs use:         http://127.0.0.1:{server.port}/media/<token>" in log
+    assert row["short_url"] == f"http://127.0.0.1:{server.port}/media/{row['media_hash']}"
     assert response.status_code == 200
     assert response.content == source.read_bytes()
     assert response.headers["Content-Type"] == "image/png"
     assert response.headers["X-Cache"] == "HIT"  # the ingest warmed the disk tier
     assert (tmp_path / "origin").is_dir()
     assert (tmp_path / "static" / "admin").is_dir()
+    # /api/docs/ (Swagger UI) is served from collected static files, never from a CDN
+    assert (tmp_path / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist" / "swagger-ui-bundle.js").is_file()
 
 
 def _get_when_ready(url: str) -> requests.Response:

@@ -1,4 +1,5 @@
-"""The short URL over real HTTP: gunicorn in a subprocess, hit with requests and curl."""
+"""The short URL over real HTTP, hit with requests and curl: each test runs against gunicorn
+itself (`make run`) and through the edge (nginx from deploy/nginx/, as `make edge`)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from tests.support.media import ogg_opus_bytes, png_bytes, random_bytes
 pytestmark = pytest.mark.e2e
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+CSP = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
 def origin_gets(recording: list[dict], sha256: str) -> int:
     return sum(1 for entry in recording if entry["method"] == "GET" and sha256 in entry["url"])
 
 
-def test_get_serves_the_bytes_with_every_contract_header(media_server):
-    item = media_server.ingest(ogg_opus_bytes(50 * 1024), "voice.ogg")
+def test_get_serves_the_bytes_with_every_contract_header(served):
+    item = served.ingest(ogg_opus_bytes(50 * 1024), "voice.ogg")
 
-    first = requests.get(media_server.url + item.path, timeout=10)
-    second = requests.get(media_server.url + item.path, timeout=10)
+    first = requests.get(served.url + item.path, timeout=10)
+    second = requests.get(served.url + item.path, timeout=10)
 
     assert first.status_code == 200
     assert first.content == item.payload
@@ -34,17 +36,18 @@ def test_get_serves_the_bytes_with_every_contract_header(media_server):
     assert first.headers["Accept-Ranges"] == "bytes"
     assert first.headers["X-Content-Type-Options"] == "nosniff"
     assert first.headers["X-Cache"] == "MISS"
+    assert first.headers["Content-Security-Policy"] == CSP
     assert "Set-Cookie" not in first.headers
     assert "Content-Encoding" not in first.headers
     assert second.headers["X-Cache"] == "HIT"
     assert second.content == item.payload
 
 
-def test_clients_appending_query_parameters_or_an_extension_get_the_same_content(media_server):
-    item = media_server.ingest(png_bytes(), "photo.png")
+def test_clients_appending_query_parameters_or_an_extension_get_the_same_content(served):
+    item = served.ingest(png_bytes(), "photo.png")
 
-    with_query = requests.get(f"{media_server.url}{item.path}?timestamp=1732240000000", timeout=10)
-    with_extension = requests.get(f"{media_server.url}{item.path}.png", timeout=10)
+    with_query = requests.get(f"{served.url}{item.path}?timestamp=1732240000000", timeout=10)
+    with_extension = requests.get(f"{served.url}{item.path}.png", timeout=10)
 
     assert with_query.status_code == 200
     assert with_query.content == item.payload
@@ -53,11 +56,11 @@ def test_clients_appending_query_parameters_or_an_extension_get_the_same_content
     assert with_extension.headers["Content-Type"] == "image/png"
 
 
-def test_head_answers_headers_without_downloading_from_the_origin(media_server, s3_server):
-    item = media_server.ingest(random_bytes(20_000), "blob.bin")
+def test_head_answers_headers_without_downloading_from_the_origin(served, s3_server):
+    item = served.ingest(random_bytes(20_000), "blob.bin")
 
     s3_server.start_recording()
-    response = requests.head(media_server.url + item.path, timeout=10)
+    response = requests.head(served.url + item.path, timeout=10)
     recording = s3_server.stop_recording()
 
     assert response.status_code == 200
@@ -78,10 +81,10 @@ def test_head_answers_headers_without_downloading_from_the_origin(media_server, 
         ("bytes=9000-20000", 9000, 9999),
     ],
 )
-def test_range_requests_get_206_with_exact_bytes(media_server, range_header, start, end):
-    item = media_server.ingest(random_bytes(10_000), "data.bin")
+def test_range_requests_get_206_with_exact_bytes(served, range_header, start, end):
+    item = served.ingest(random_bytes(10_000), "data.bin")
 
-    response = requests.get(media_server.url + item.path, headers={"Range": range_header}, timeout=10)
+    response = requests.get(served.url + item.path, headers={"Range": range_header}, timeout=10)
 
     assert response.status_code == 206
     assert response.content == item.payload[start : end + 1]
@@ -90,30 +93,30 @@ def test_range_requests_get_206_with_exact_bytes(media_server, range_header, sta
     assert response.headers["Cache-Control"] == CACHE_FOREVER
 
 
-def test_unsatisfiable_range_gets_416_with_the_size(media_server):
-    item = media_server.ingest(random_bytes(1000), "data.bin")
+def test_unsatisfiable_range_gets_416_with_the_size(served):
+    item = served.ingest(random_bytes(1000), "data.bin")
 
-    response = requests.get(media_server.url + item.path, headers={"Range": "bytes=5000-"}, timeout=10)
+    response = requests.get(served.url + item.path, headers={"Range": "bytes=5000-"}, timeout=10)
 
     assert response.status_code == 416
     assert response.headers["Content-Range"] == "bytes */1000"
 
 
-def test_if_range_with_another_validator_gets_the_full_body(media_server):
-    item = media_server.ingest(random_bytes(1000), "data.bin")
+def test_if_range_with_another_validator_gets_the_full_body(served):
+    item = served.ingest(random_bytes(1000), "data.bin")
 
     response = requests.get(
-        media_server.url + item.path, headers={"Range": "bytes=0-9", "If-Range": '"other"'}, timeout=10
+        served.url + item.path, headers={"Range": "bytes=0-9", "If-Range": '"other"'}, timeout=10
     )
 
     assert response.status_code == 200
     assert response.content == item.payload
 
 
-def test_matching_if_none_match_gets_304(media_server):
-    item = media_server.ingest(random_bytes(1000), "data.bin")
+def test_matching_if_none_match_gets_304(served):
+    item = served.ingest(random_bytes(1000), "data.bin")
 
-    response = requests.get(media_server.url + item.path, headers={"If-None-Match": f'W/"{item.sha256}"'}, timeout=10)
+    response = requests.get(served.url + item.path, headers={"If-None-Match": f'W/"{item.sha256}"'}, timeout=10)
 
     assert response.status_code == 304
     assert response.content == b""
@@ -121,44 +124,45 @@ def test_matching_if_none_match_gets_304(media_server):
     assert response.headers["Cache-Control"] == CACHE_FOREVER
 
 
-def test_gzip_is_never_applied_to_media(media_server):
-    item = media_server.ingest(b"plain text compresses well\n" * 2000, "notes.txt")
+def test_gzip_is_never_applied_to_media(served):
+    item = served.ingest(b"plain text compresses well\n" * 2000, "notes.txt")
 
-    response = requests.get(media_server.url + item.path, headers={"Accept-Encoding": "gzip, br"}, timeout=10)
+    response = requests.get(served.url + item.path, headers={"Accept-Encoding": "gzip, br"}, timeout=10)
 
     assert "Content-Encoding" not in response.headers
     assert response.headers["Content-Length"] == str(len(item.payload))
     assert response.raw.headers.get("Content-Encoding") is None
 
 
-def test_unknown_hash_is_a_tiny_uncacheable_404(media_server):
-    response = requests.get(f"{media_server.url}/media/{'0' * 32}", timeout=10)
+def test_unknown_hash_is_a_tiny_uncacheable_404(served):
+    response = requests.get(f"{served.url}/media/{'0' * 32}", timeout=10)
 
     assert response.status_code == 404
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Security-Policy"] == CSP
     assert len(response.content) < 64
 
 
-def test_other_methods_get_405_with_allow(media_server):
-    item = media_server.ingest(random_bytes(100), "x.bin")
+def test_other_methods_get_405_with_allow(served):
+    item = served.ingest(random_bytes(100), "x.bin")
 
-    response = requests.post(media_server.url + item.path, data=b"x", timeout=10)
+    response = requests.post(served.url + item.path, data=b"x", timeout=10)
 
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, HEAD"
 
 
-def test_curl_downloads_and_resumes_with_continue_at(media_server, tmp_path):
-    item = media_server.ingest(random_bytes(300_000), "video.bin")
+def test_curl_downloads_and_resumes_with_continue_at(served, tmp_path):
+    item = served.ingest(random_bytes(300_000), "video.bin")
     target = tmp_path / "download.bin"
     target.write_bytes(item.payload[:123_456])  # an interrupted earlier download
 
     resumed = subprocess.run(
-        ["curl", "-sS", "--fail", "-C", "-", "-o", str(target), media_server.url + item.path],
+        ["curl", "-sS", "--fail", "-C", "-", "-o", str(target), served.url + item.path],
         capture_output=True,
         timeout=30,
     )
-    fresh = subprocess.run(["curl", "-sS", "--fail", media_server.url + item.path], capture_output=True, timeout=30)
+    fresh = subprocess.run(["curl", "-sS", "--fail", served.url + item.path], capture_output=True, timeout=30)
 
     assert resumed.returncode == 0, resumed.stderr
     assert target.read_bytes() == item.payload
@@ -166,10 +170,10 @@ def test_curl_downloads_and_resumes_with_continue_at(media_server, tmp_path):
     assert fresh.stdout == item.payload
 
 
-def test_curl_head_shows_the_headers(media_server):
-    item = media_server.ingest(png_bytes(), "p.png")
+def test_curl_head_shows_the_headers(served):
+    item = served.ingest(png_bytes(), "p.png")
 
-    result = subprocess.run(["curl", "-sS", "-I", media_server.url + item.path], capture_output=True, timeout=30)
+    result = subprocess.run(["curl", "-sS", "-I", served.url + item.path], capture_output=True, timeout=30)
     headers = result.stdout.decode().lower()
 
     assert result.returncode == 0

@@ -36,7 +36,7 @@ def test_after_the_first_hit_the_worker_serves_from_its_own_memory(client, inges
     attachment = ingest(5000)
 
     tiers = [tier_of(client, attachment) for _ in range(3)]
-    redis.Redis.from_url(redis_url).delete(f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{attachment.sha256}")
+    redis.Redis.from_url(redis_url).delete(f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{{{attachment.sha256}}}")
     after_redis_lost_it = tier_of(client, attachment)
 
     assert tiers == ["disk", "process", "process"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import os
 import pickle
 
 import pytest
 import redis
 
+from media_store.tiers.signed import MAC_BYTES, SignedPickleSerializer
 from mediacache_project.services import caches_for
 from memo.decorator import UncacheableArgument, cached, get_cache
 from tests.support.servers import RedisServer
@@ -48,17 +50,54 @@ def test_a_second_call_with_equal_arguments_is_served_from_redis(calls, fresh_ca
     assert stats["memory_bytes"] > 0
 
 
-def test_values_are_stored_with_the_ttl(fresh_cache, settings, redis_url):
+def test_values_are_stored_with_the_ttl_as_signed_pickles(fresh_cache, settings, redis_url):
     @cached(ttl=120, key_prefix="ttl")
-    def value() -> int:
-        return 7
+    def value() -> dict:
+        return {"n": 7}
 
     value()
 
     client = redis.Redis.from_url(redis_url)
     (key,) = client.keys(f"{settings.MEDIA_REDIS_KEY_PREFIX}:cache:ttl:*")
+    stored = client.get(key)
     assert 110 <= client.ttl(key) <= 120
-    assert pickle.loads(client.get(key)) == 7
+    assert stored[MAC_BYTES:] == pickle.dumps({"n": 7}, protocol=pickle.HIGHEST_PROTOCOL)
+    assert SignedPickleSerializer({}).loads(stored) == {"n": 7}
+
+
+class Planted:
+    """What an attacker with write access to Redis would store: a pickle that runs code on load."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+def test_a_value_planted_in_redis_is_a_miss_and_never_unpickled(calls, fresh_cache, settings, redis_url, tmp_path):
+    @cached(ttl=60, key_prefix="planted")
+    def value() -> str:
+        calls.append(1)
+        return "computed"
+
+    value()
+    client = redis.Redis.from_url(redis_url)
+    (key,) = client.keys(f"{settings.MEDIA_REDIS_KEY_PREFIX}:cache:planted:*")
+    marker = tmp_path / "code-ran"
+    forged = pickle.dumps(Planted(marker))
+    for planted in (forged, b"\x00" * MAC_BYTES + forged, stored_mac_of_other_key(client, key) + forged):
+        client.set(key, planted)
+
+        assert value() == "computed"
+
+    assert marker.exists() is False
+    assert calls == [1, 1, 1, 1]
+
+
+def stored_mac_of_other_key(client, key) -> bytes:
+    """A real MAC, but for other bytes: signatures do not transfer between values."""
+    return SignedPickleSerializer({}).dumps("something else")[:MAC_BYTES]
 
 
 def test_cache_ttls_setting_overrides_the_decorator(fresh_cache, settings, redis_url):

@@ -76,11 +76,14 @@ class ServerProcess:
 
 
 class RedisServer(ServerProcess):
-    def start(self) -> RedisServer:
+    def start(self, *extra_args: str) -> RedisServer:
+        """``extra_args`` go to redis-server as they are (e.g. ``"--maxmemory", "2mb"``)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        self.spawn(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra_args]
+        )
         wait_for_port(self.port, process=self.process)
         return self
 
@@ -143,7 +146,8 @@ class GunicornServer(ServerProcess):
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         super().__init__()
         inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}  # pytest's test settings
-        self.env = {**inherited, **env, "PORT": str(self.port)}
+        # fault tests stop a dependency and probe /healthz at once: no cached answer in between
+        self.env = {"MEDIA_HEALTH_CACHE_SECONDS": "0", **inherited, **env, "PORT": str(self.port)}
         self._log_path = log_path
 
     def manage(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -167,9 +171,10 @@ class GunicornServer(ServerProcess):
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503):
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a fresh worker on a busy machine
                 pass
             time.sleep(0.1)
+        self.stop()  # nobody else will: the caller never got a server to stop
         raise TimeoutError(f"gunicorn did not answer /healthz:\n{self.log()}")
 
     @property
@@ -184,3 +189,13 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
     except (redis.RedisError, OSError):
         return False
+
+
+def django_redis_cache(url: str):
+    """A django-redis cache on ``url`` with exactly the options production uses (``caches_for``)."""
+    from django.utils.module_loading import import_string
+
+    from mediacache_project.services import caches_for
+
+    params = caches_for(url)["default"]
+    return import_string(params["BACKEND"])(params["LOCATION"], params)

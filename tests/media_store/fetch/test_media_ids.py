@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 
 from media_store import runtime
@@ -36,6 +37,7 @@ from media_store.fetch.media_ids import (
 from media_store.fetch.negative import NegativeCache
 from media_store.models import Blob, WhatsAppMedia
 from media_store.tiers.locks import FillLocks
+from media_store.tiers.shared import SharedState
 from tests.support.fake_graph import (
     FakeGraph,
     corrupt,
@@ -88,8 +90,7 @@ def negative(settings, clock) -> NegativeCache:
         "whatsapp",
         ttl=settings.FAILED_MEDIA_TTL,
         key_prefix=settings.MEDIA_REDIS_KEY_PREFIX,
-        redis_factory=runtime.redis_client,
-        guard=runtime.redis_guard(),
+        state=SharedState(caches["default"], runtime.redis_guard(), clock=clock),
         clock=clock,
     )
 

@@ -8,29 +8,33 @@ from __future__ import annotations
 
 import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from django.core.cache import caches
 
 from media_store import runtime
 from media_store.fetch.negative import NegativeCache
 from media_store.tiers.guard import OutageGuard
+from media_store.tiers.shared import SharedState
+from tests.support.servers import django_redis_cache
 
 URL = "https://user:secret@cdn.example/a.png?token=abc"
 
 
 @pytest.fixture
 def plain_redis(redis_url):
-    """A plain client on the session Redis (the negative cache stores strings, not hot-tier values)."""
+    """A plain client on the session Redis, to look behind the cache's back."""
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
 
 
+def on_redis(namespace: str, settings, clock, cache=None, guard=None) -> NegativeCache:
+    state = SharedState(cache or caches["default"], guard, clock=clock)
+    return NegativeCache(namespace, ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, state=state, clock=clock)
+
+
 @pytest.fixture
-def redis_cache(plain_redis, settings, clock):
-    return NegativeCache(
-        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
-    )
+def redis_cache(settings, clock):
+    return on_redis("url", settings, clock)
 
 
 @pytest.fixture
@@ -61,22 +65,17 @@ def test_forget_removes_an_entry(request, kind):
 
 
 @pytest.mark.parametrize("kind", ["redis_cache", "memory_cache"])
-def test_other_subjects_and_namespaces_are_unaffected(request, kind, settings, plain_redis, clock):
+def test_other_subjects_and_namespaces_are_unaffected(request, kind, settings, clock):
     cache = request.getfixturevalue(kind)
     cache.add(URL, "gone")
 
     assert cache.get(URL + "&other=1") is None
-    other_namespace = NegativeCache(
-        "whatsapp", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
-    )
-    assert other_namespace.get(URL) is None
+    assert on_redis("whatsapp", settings, clock).get(URL) is None
 
 
 def test_entries_are_shared_through_redis_and_keyed_without_the_url(redis_cache, plain_redis, settings, clock):
     redis_cache.add(URL, "answered 410 Gone")
-    another_process = NegativeCache(
-        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis, clock=clock
-    )
+    another_process = on_redis("url", settings, clock)
 
     keys = [key.decode() for key in plain_redis.scan_iter(f"{settings.MEDIA_REDIS_KEY_PREFIX}:neg:*")]
 
@@ -87,8 +86,9 @@ def test_entries_are_shared_through_redis_and_keyed_without_the_url(redis_cache,
     assert 0 < plain_redis.ttl(keys[0]) <= 61
 
 
-def test_a_zero_ttl_remembers_nothing(plain_redis, settings):
-    cache = NegativeCache("url", ttl=0, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: plain_redis)
+def test_a_zero_ttl_remembers_nothing(settings, clock):
+    state = SharedState(caches["default"])
+    cache = NegativeCache("url", ttl=0, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, state=state)
 
     cache.add(URL, "gone")
 
@@ -96,24 +96,27 @@ def test_a_zero_ttl_remembers_nothing(plain_redis, settings):
 
 
 def test_with_redis_down_failures_are_remembered_in_this_process(redis_servers, settings, clock):
-
     server = redis_servers()
-    client = redis.Redis.from_url(server.url, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     guard = OutageGuard("redis", retry_seconds=30, log_interval=60)
-    cache = NegativeCache(
-        "url",
-        ttl=60,
-        key_prefix=settings.MEDIA_REDIS_KEY_PREFIX,
-        redis_factory=lambda: client,
-        guard=guard,
-        clock=clock,
-    )
+    cache = on_redis("url", settings, clock, cache=django_redis_cache(server.url), guard=guard)
     server.stop()
 
     cache.add(URL, "answered 404 Not Found")
 
     assert cache.get(URL) == "answered 404 Not Found"
     assert guard.available() is False
+
+
+def test_a_failure_recorded_during_an_outage_outlives_the_outage(redis_servers, settings, clock):
+    server = redis_servers()
+    guard = OutageGuard("redis", retry_seconds=0, log_interval=60)
+    cache = on_redis("url", settings, clock, cache=django_redis_cache(server.url), guard=guard)
+    server.stop()
+    cache.add(URL, "answered 404 Not Found")
+
+    redis_servers(port=server.port)  # Redis is back, empty
+
+    assert cache.get(URL) == "answered 404 Not Found"
 
 
 def test_the_runtime_builds_one_url_cache_per_process_from_settings(settings):
@@ -123,14 +126,11 @@ def test_the_runtime_builds_one_url_cache_per_process_from_settings(settings):
 
     assert cache is runtime.negative_cache("url")
     assert (cache.namespace, cache.ttl, cache.key_prefix) == ("url", 123, settings.MEDIA_REDIS_KEY_PREFIX)
+    assert cache.state is runtime.shared_state("negative:url")
 
 
 def test_without_a_guard_a_failing_redis_still_falls_back_to_memory(settings, closed_port, clock):
-
-    client = redis.Redis(port=closed_port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
-    cache = NegativeCache(
-        "url", ttl=60, key_prefix=settings.MEDIA_REDIS_KEY_PREFIX, redis_factory=lambda: client, clock=clock
-    )
+    cache = on_redis("url", settings, clock, cache=django_redis_cache(f"redis://127.0.0.1:{closed_port}/0"))
 
     cache.add(URL, "gone")
 

@@ -38,7 +38,7 @@ def verify_failing(*args: str) -> tuple[str, CommandError]:
 
 
 def hot_key(settings, sha256: str) -> str:
-    return f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{sha256}"
+    return f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{{{sha256}}}"
 
 
 def flipped(data: bytes) -> bytes:

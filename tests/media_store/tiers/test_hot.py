@@ -142,7 +142,7 @@ def test_redis_tier_stores_the_raw_bytes_under_the_blob_key(redis_tier, raw_redi
 
     redis_tier.set(digest, data)
 
-    key = f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{digest}"
+    key = f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{{{digest}}}"
     assert redis_tier.key(digest) == key
     assert raw_redis.get(key) == data  # not pickled, not compressed
     assert redis_tier.get(digest) == data

@@ -156,9 +156,9 @@ def test_fill_lock_is_a_redis_key_while_held(redis_factory, raw_redis, settings)
     locks = fill_locks(redis_factory, prefix)
 
     with locks.hold("ab" * 32):
-        assert raw_redis.exists(f"{prefix}:fill:{'ab' * 32}") == 1
+        assert raw_redis.exists(f"{prefix}:fill:{{{'ab' * 32}}}") == 1
 
-    assert raw_redis.exists(f"{prefix}:fill:{'ab' * 32}") == 0
+    assert raw_redis.exists(f"{prefix}:fill:{{{'ab' * 32}}}") == 0
 
 
 def test_two_processes_exclude_each_other_on_one_digest(redis_factory, settings):

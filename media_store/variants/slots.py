@@ -1,0 +1,56 @@
+"""Transcode slots: at most N transcodes at once on this node, across all its processes.
+
+A slot is an exclusive ``flock`` on one of N files under ``<MEDIA_CACHE_DIR>/.transcode``: the
+kernel releases it when the holder exits, even by SIGKILL, so a crashed worker never leaks a
+slot, and every gunicorn worker and Celery process on the node shares the same N. A request
+that finds every slot taken polls for ``MEDIA_TRANSCODE_WAIT_SECONDS`` and then gets
+``TranscoderBusy`` (503 + Retry-After) rather than queueing without bound.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from media_store.conf import media_settings
+from media_store.exceptions import TranscoderBusy
+
+POLL_SECONDS = 0.05
+
+
+def slot_count() -> int:
+    return media_settings.MEDIA_TRANSCODE_CONCURRENCY or os.cpu_count() or 1
+
+
+def slot_dir() -> Path:
+    return Path(media_settings.MEDIA_CACHE_DIR) / ".transcode"
+
+
+@contextmanager
+def transcode_slot(wait_seconds: float | None = None) -> Iterator[int]:
+    """Hold one slot (yields its number); raises TranscoderBusy after the wait."""
+    wait = media_settings.MEDIA_TRANSCODE_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    folder = slot_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        for number in range(slot_count()):
+            fd = os.open(folder / f"slot-{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield number
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+            return
+        if time.monotonic() >= deadline:
+            raise TranscoderBusy(f"all {slot_count()} transcode slots are busy; retry later")
+        time.sleep(POLL_SECONDS)
