@@ -17,7 +17,8 @@ import psycopg
 import redis
 import requests
 
-from bench.stack import Stack, rss_bytes
+from bench.stack import Stack
+from tests.support.processes import rss_bytes
 from tests.support.servers import PROJECT_ROOT
 
 MiB = 1024 * 1024

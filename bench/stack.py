@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.processes import children_of
 from tests.support.servers import TEST_BUCKET, GunicornServer, MotoS3Server, RedisServer, s3_settings
 
 VARIANTS = {
@@ -83,23 +84,7 @@ class Stack:
 
     def worker_pids(self, name: str) -> list[int]:
         """The gunicorn workers of a server: the processes whose parent is its master."""
-        master = self.servers[name].process.pid
-        workers = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                workers.append(int(stat.parent.name))
-        return workers
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+        return children_of(self.servers[name].process.pid)
 
 
 def machine() -> dict[str, str]:

@@ -62,23 +62,9 @@ class Edge(ServerProcess):
         if replaced != 1:
             raise RuntimeError("the edge template's /_disk/ location changed: update chaos/edge.py")
         text = text.replace("    # -- the app ---", disk_map + "    # -- the app ---", 1)
-        conf.write_text(self._media_id_route(text))
+        conf.write_text(text)
         os.chmod(self.root, 0o711)
         return conf
-
-    def _media_id_route(self, text: str) -> str:
-        """WORKAROUND for a template bug: ``location /media/`` makes nginx answer ``GET /media?id=…``
-        (CONTRACT §4) with a 301 to ``/media/?id=…``, which the app answers 404. Until the
-        template routes ``= /media`` itself, the same proxying is added for that exact URI, so
-        the media-ID traffic reaches the app; the report says the workaround was applied."""
-        if re.search(r"location\s*=\s*/media\s*\{", text):
-            return text
-        block = re.search(r"        location /media/ \{\n.*?\n        \}\n", text, re.S)
-        if block is None:
-            return text
-        self.workarounds.append("edge: `location = /media` added (the template 301s GET /media?id= to /media/)")
-        exact = block.group(0).replace("location /media/ {", "location = /media {", 1)
-        return text[: block.start()] + exact + text[block.start() :]
 
     def start(self) -> Edge:
         conf = self.render()

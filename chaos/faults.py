@@ -14,23 +14,10 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from chaos.schedule import Window
 from chaos.topology import Topology
-
-
-def _workers_of(master: int) -> list[int]:
-    workers = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            workers.append(int(stat.parent.name))
-    return workers
-
+from tests.support.processes import children_of
 
 MIN_GAP_SECONDS = 3.0
 
@@ -64,7 +51,7 @@ class Faults:
             topology.s3.set("corrupt", corrupt_keys=self.corrupt_keys)
             return f"{len(self.corrupt_keys)} objects"
         elif name == "worker-sigkill":
-            workers = _workers_of(topology.nodes["a"].process.pid)
+            workers = children_of(topology.nodes["a"].process.pid)
             if not workers:
                 return "no worker found"
             os.kill(workers[0], signal.SIGKILL)

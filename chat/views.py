@@ -22,18 +22,12 @@ def media(request, token: str, ext: str | None = None):
     """GET/HEAD ``/media/<token>`` and ``/media/<token>.<ext>`` (the extension is cosmetic)."""
     if request.method not in SAFE_METHODS:
         return responses.method_not_allowed()
-    resolver = get_resolver()
-    # The edge revalidates what it holds with If-None-Match (it never forwards a client's):
-    # answer that from the database, so a deletion reaches the edge within MEDIA_EDGE_TTL.
-    revalidating = "HTTP_IF_NONE_MATCH" in request.META and edge.route(request) == edge.CACHED
-    blob = resolver.resolve(token, fresh=revalidating)
+    blob = _resolve(request, token)
     if blob is None:
-        response = responses.not_found()
-        observe(request, response, NO_TIER, time.perf_counter())
-        return response
+        return _not_found(request)
     response = serve_blob(request, blob)
     if response.status_code == 404:
-        resolver.forget(token)  # the content is gone: stop serving it from our memory
+        get_resolver().forget(token)  # the content is gone: stop serving it from our memory
     return response
 
 
@@ -43,16 +37,24 @@ def media_variant(request, token: str, variant: str):
     made on first request, then served by the same ``serve_blob`` as any content."""
     if request.method not in SAFE_METHODS:
         return responses.method_not_allowed()
-    resolver = get_resolver()
-    # The edge revalidates what it holds with If-None-Match (it never forwards a client's):
-    # answer that from the database, so a deletion reaches the edge within MEDIA_EDGE_TTL.
-    revalidating = "HTTP_IF_NONE_MATCH" in request.META and edge.route(request) == edge.CACHED
-    blob = resolver.resolve(token, fresh=revalidating)
+    blob = _resolve(request, token)
     if blob is None:
-        response = responses.not_found()
-        observe(request, response, NO_TIER, time.perf_counter())
-        return response
+        return _not_found(request)
     return variant_response(request, blob, variant)
+
+
+def _resolve(request, token: str):
+    """The token's content, or None. The edge revalidates what it holds with If-None-Match (it
+    never forwards a client's): that is answered from the database, so a deletion reaches the
+    edge within MEDIA_EDGE_TTL; everything else from this worker's token map."""
+    revalidating = "HTTP_IF_NONE_MATCH" in request.META and edge.route(request) == edge.CACHED
+    return get_resolver().resolve(token, fresh=revalidating)
+
+
+def _not_found(request):
+    response = responses.not_found()
+    observe(request, response, NO_TIER, time.perf_counter())
+    return response
 
 
 @csrf_exempt

@@ -1,6 +1,6 @@
 """Turn a store result and an HTTP plan into a Django response — nothing else.
 
-The status and byte window come from ``http.plan``; the bytes from ``store.fetch``. Memory
+The status and byte window come from ``conditional.plan``; the bytes from ``store.fetch``. Memory
 objects are sliced, disk files are handed to the WSGI server's file wrapper (gunicorn uses
 ``sendfile`` for them: zero copies through Python), origin streams are passed through in
 chunks. Every error response is tiny, ``no-store`` and never 2xx, so a gateway can never
@@ -18,7 +18,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from media_store.content.blobs import BlobInfo
 from media_store.content.digests import DigestCheck
-from media_store.serving import conditional as http
+from media_store.serving import conditional
 from media_store.serving.edge import CONTENT_SECURITY_POLICY
 from media_store.store import Content
 from media_store.tiers.origin import ChunkStream
@@ -62,7 +62,7 @@ class FileSlice:
         self._file.close()
 
 
-def media_response(blob: BlobInfo, decision: http.Plan, content: Content | None, tier: str):
+def media_response(blob: BlobInfo, decision: conditional.Plan, content: Content | None, tier: str):
     """The 200/206 response (HEAD: ``content`` is None and the body empty)."""
     if content is None:
         response = HttpResponse()
@@ -81,7 +81,7 @@ def media_response(blob: BlobInfo, decision: http.Plan, content: Content | None,
     return response
 
 
-def media_headers(blob: BlobInfo, decision: http.Plan, tier: str) -> dict[str, str]:
+def media_headers(blob: BlobInfo, decision: conditional.Plan, tier: str) -> dict[str, str]:
     """Every header of a 200/206 answer (also what an X-Accel-Redirect hand-over restores)."""
     headers = {
         **decision.headers,
@@ -102,7 +102,7 @@ def _set_headers(response, headers: dict[str, str]) -> None:
         response[name] = value
 
 
-def _origin_stream_response(blob: BlobInfo, decision: http.Plan, content: Content) -> StreamingHttpResponse:
+def _origin_stream_response(blob: BlobInfo, decision: conditional.Plan, content: Content) -> StreamingHttpResponse:
     whole = decision.start == 0 and decision.length == blob.size
     end = decision.start + decision.length - 1
     stream = content.open_origin(None, None) if whole else content.open_origin(decision.start, end)
@@ -140,7 +140,7 @@ def _verified(stream: ChunkStream, blob: BlobInfo) -> Iterator[bytes]:
         yield held
 
 
-def bodyless(decision: http.Plan, blob: BlobInfo) -> HttpResponse:
+def bodyless(decision: conditional.Plan, blob: BlobInfo) -> HttpResponse:
     """304 / 412 / 416: headers from the plan, no body."""
     response = HttpResponse(status=decision.status)
     _set_headers(response, {**decision.headers, "Content-Security-Policy": CONTENT_SECURITY_POLICY})
@@ -155,7 +155,7 @@ def error(status: int, message: str, **headers: str) -> HttpResponse:
     _set_headers(
         response,
         {
-            "Cache-Control": http.NO_STORE,
+            "Cache-Control": conditional.NO_STORE,
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
             **headers,

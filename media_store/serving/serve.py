@@ -13,8 +13,7 @@ from media_store.content.blobs import BlobInfo
 from media_store.exceptions import MediaNotFound, OriginUnavailable
 from media_store.ingest.commit import mark_expired
 from media_store.ops import metrics
-from media_store.serving import conditional as http
-from media_store.serving import edge, responses
+from media_store.serving import conditional, edge, responses
 
 logger = logging.getLogger("media_store.serving.serve")
 
@@ -50,7 +49,7 @@ def _answer(request: HttpRequest, blob: BlobInfo) -> tuple[HttpResponse, str]:
     # The edge clears Range and the conditionals when it asks for what it caches (and sends its
     # own If-None-Match to revalidate); a HEAD it does not store gets the client's, as X-Client-*.
     headers = edge.ClientHeaders(request) if route == edge.CACHED and request.method == "HEAD" else request.headers
-    decision = http.plan(request.method, headers, size=blob.size, etag=blob.etag)
+    decision = conditional.plan(request.method, headers, size=blob.size, etag=blob.etag)
     if not decision.has_body:
         return responses.bodyless(decision, blob), NO_TIER
     try:
@@ -81,13 +80,13 @@ def _edge_keeps(blob: BlobInfo, store) -> bool:
 def _pointer(request: HttpRequest, blob: BlobInfo) -> HttpResponse:
     """What the edge caches for a large object: a pointer to its hand-over (or a 304 to its
     revalidation). No bytes are read here, so no origin download happens for it."""
-    decision = http.plan("GET", request.headers, size=blob.size, etag=blob.etag)
+    decision = conditional.plan("GET", request.headers, size=blob.size, etag=blob.etag)
     if decision.status == 304:
         return responses.bodyless(decision, blob)
     return edge.pointer(blob, request.path)
 
 
-def _handed_over(blob: BlobInfo, decision: http.Plan, content, headers) -> HttpResponse:
+def _handed_over(blob: BlobInfo, decision: conditional.Plan, content, headers) -> HttpResponse:
     """A GET the edge sends on from a pointer, with the client's own headers.
 
     A verified disk file goes to nginx (X-Accel-Redirect): the thread is free at once and nginx
@@ -96,7 +95,7 @@ def _handed_over(blob: BlobInfo, decision: http.Plan, content, headers) -> HttpR
     """
     if content.file is not None and media_settings.MEDIA_ACCEL_REDIRECT and headers.get("If-Match") is None:
         content.file.close()
-        whole = http.plan("GET", {}, size=blob.size, etag=blob.etag)
+        whole = conditional.plan("GET", {}, size=blob.size, etag=blob.etag)
         response = edge.accel_redirect(blob, responses.media_headers(blob, whole, content.tier))
         response.media_bytes = decision.length
         return response

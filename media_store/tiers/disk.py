@@ -14,7 +14,6 @@ each write first evicts least-recently-used files (``disk_budget``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -27,7 +26,7 @@ from typing import BinaryIO
 from cachetools import LRUCache
 
 from media_store.content.blobs import BlobInfo
-from media_store.content.digests import sha256_file
+from media_store.content.digests import DigestCheck, sha256_file
 from media_store.content.mediatypes import DISK_FOLDERS
 from media_store.exceptions import DigestMismatch, TierUnavailable
 from media_store.tiers.disk_budget import TEMP_DIR, DiskBudget, remove_if_idle, share_lock
@@ -96,13 +95,6 @@ class DiskTier:
             file.close()
             raise
 
-    def read(self, blob: BlobInfo) -> bytes | None:
-        file = self.open(blob)
-        if file is None:
-            return None
-        with file:
-            return file.read()
-
     def contains(self, blob: BlobInfo) -> bool:
         """Cheap presence check (size must match); content is verified when served."""
         try:
@@ -125,18 +117,18 @@ class DiskTier:
         (the origin failing mid-stream) passes through unchanged.
         """
         self._make_room(blob)
-        sha = None if verified else hashlib.sha256()
+        check = None if verified else DigestCheck(blob.sha256)
         temp = self._temp_file()
         try:
             try:
                 for chunk in chunks:
-                    if sha is not None:
-                        sha.update(chunk)
+                    if check is not None:
+                        check.update(chunk)
                     self._write(temp, chunk)
             finally:
                 self._close(temp)
-            if sha is not None and sha.hexdigest() != blob.sha256:
-                raise DigestMismatch(f"content for {blob.sha256} hashed to {sha.hexdigest()}")
+            if check is not None and not check.matches:
+                raise DigestMismatch(f"content for {blob.sha256}: {check.mismatch()}")
             return self._install(blob, Path(temp.name))
         except BaseException:
             _unlink_quietly(temp.name)

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.support.media import random_bytes
+from tests.support.processes import children_of, rss_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -97,37 +98,18 @@ def test_conditionals_on_a_handed_over_file(big):
     assert (other_status, other_length) == (200, str(SIZE))
 
 
-def worker_pids(master: int) -> list[int]:
-    workers = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            workers.append(int(stat.parent.name))
-    return workers
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def test_worker_memory_stays_flat_while_four_clients_download_it(big):
     edge, item = big
     requests.head(edge.url + item.path, timeout=30)
-    pids = worker_pids(edge.gunicorn.process.pid)
-    baseline = {pid: rss(pid) for pid in pids}
+    pids = children_of(edge.gunicorn.process.pid)
+    baseline = {pid: rss_bytes(pid) for pid in pids}
     peak = dict(baseline)
     done = threading.Event()
 
     def sample():
         while not done.is_set():
             for pid in pids:
-                peak[pid] = max(peak[pid], rss(pid))
+                peak[pid] = max(peak[pid], rss_bytes(pid))
             time.sleep(0.01)
 
     def download(_):

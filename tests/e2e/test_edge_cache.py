@@ -175,3 +175,12 @@ def test_a_deleted_attachment_answers_404_through_the_edge_within_the_ttl(short_
     assert seconds <= EDGE_TTL + 1.5  # TTL, + nginx's one-second clock, + our polling
     gone = requests.get(url, timeout=10)
     assert (gone.status_code, gone.headers["Cache-Control"]) == (404, "no-store")
+
+
+def test_the_media_id_endpoint_is_proxied_not_redirected(edge):
+    """``GET /media?id=`` (CONTRACT §4) must reach the app: a ``location /media/`` prefix would
+    make nginx answer it with a 301 to ``/media/?id=``, which is a 404."""
+    answer = requests.get(f"{edge.url}/media?id=123&timestamp=1", timeout=10, allow_redirects=False)
+
+    assert answer.status_code == 401  # the app's operator auth, not nginx's redirect
+    assert answer.json()["detail"]

@@ -6,6 +6,7 @@ import pytest
 
 from media_store.content import digests
 from media_store.content.digests import (
+    DigestCheck,
     Digester,
     Digests,
     is_md5,
@@ -133,3 +134,19 @@ def test_is_sha256_accepts_exactly_64_lowercase_hex(value, valid):
 )
 def test_is_md5_accepts_exactly_32_lowercase_hex(value, valid):
     assert is_md5(value) is valid
+
+
+def test_digest_check_accepts_exactly_the_expected_bytes_and_size():
+    data = b"voice note"
+    sha = hashlib.sha256(data).hexdigest()
+
+    assert DigestCheck.of([b"voice ", b"note"], sha, len(data)).matches is True
+    assert DigestCheck.of([data], sha).matches is True  # size unknown: the digest decides
+    assert DigestCheck.of([data], sha, len(data) + 1).matches is False
+    assert DigestCheck.of([b"voice nots"], sha, len(data)).matches is False
+
+
+def test_digest_check_says_what_it_found_instead():
+    check = DigestCheck.of([b"abc"], "0" * 64, 3)
+
+    assert check.mismatch() == f"3 bytes hashing to {hashlib.sha256(b'abc').hexdigest()}, expected {'0' * 64}"

@@ -93,7 +93,6 @@ def test_it_reads_back_what_was_written(tier, make_info):
 
     tier.write_bytes(info, data)
 
-    assert tier.read(info) == data
     assert read_open(tier, info) == data
     assert tier.contains(info) is True
 
@@ -102,7 +101,6 @@ def test_an_absent_file_is_none_not_an_error(tier, make_info):
     info = make_info(b"never written")
 
     assert tier.open(info) is None
-    assert tier.read(info) is None
     assert tier.contains(info) is False
 
 
