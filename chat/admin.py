@@ -12,8 +12,8 @@ from chat.admin_changelist import OriginStateFilter, SourceFilter, cached_tiers
 from chat.admin_forms import IngestingAddMixin
 from chat.deletion import delete_attachments
 from chat.models import Message, MessageAttachment
-from media_store import admin_display as analysis_display
 from media_store import runtime
+from media_store.api import admin_display as analysis_display
 from media_store.exceptions import MediaError
 from media_store.ops.verify import verify_blob
 

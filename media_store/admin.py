@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from media_store import admin_display
-from media_store.admin_display import AnalysisFilter
+from media_store.api import admin_display
+from media_store.api.admin_display import AnalysisFilter
 from media_store.models import Blob, SourceURL, Variant, WhatsAppMedia
 
 
