@@ -22,9 +22,9 @@ import threading
 from pathlib import Path
 
 from chaos.edge import Edge
-from chaos.postgres import Postgres
 from chaos.s3proxy import S3FaultProxy
 from tests.support.fake_graph import FakeGraph
+from tests.support.postgres import Postgres
 from tests.support.redis_ha import SentinelSet
 from tests.support.servers import TEST_BUCKET, GunicornServer, MotoS3Server, ServerProcess
 

@@ -42,6 +42,7 @@ MEDIA_ID_ERRORS = {
     "expired": "This media ID has expired (older than MEDIA_EXPIRATION_HOURS = {hours} h): ask for the media again.",
     "failed": "The Cloud API refused this media ID ({reason}); it is not asked again for FAILED_MEDIA_TTL = {ttl} s.",
     "upstream": "The Cloud API is still failing after {retries} attempts ({reason}); try again later.",
+    "unavailable": "The media was fetched but the store could not keep it ({reason}); try again later.",
 }
 
 

@@ -22,7 +22,7 @@ from media_store.models import Blob, WhatsAppMedia
 
 MEDIA_MESSAGE_TYPES = ("audio", "image", "video", "document", "sticker")
 # CONTRACT §4: what each non-ok outcome answers over HTTP.
-HTTP_STATUS = {"expired": 410, "failed": 404, "upstream": 502}
+HTTP_STATUS = {"expired": 410, "failed": 404, "upstream": 502, "unavailable": 503}  # 503: our origin, not Meta
 
 
 class MediaUnavailable(Exception):

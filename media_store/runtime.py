@@ -14,10 +14,12 @@ from media_store.conf import media_settings
 from media_store.store import MediaStore
 from media_store.tiers.connections import redis_configured
 from media_store.tiers.disk import DiskTier
+from media_store.tiers.folder import FilesystemOrigin
 from media_store.tiers.guard import OutageGuard
 from media_store.tiers.hot import MemoryHotTier, RedisHotTier
 from media_store.tiers.locks import FillLocks
-from media_store.tiers.origin import FilesystemOrigin, Origin, S3Origin
+from media_store.tiers.origin import Origin
+from media_store.tiers.s3 import S3Origin
 
 _lock = threading.RLock()  # get_store() builds shared pieces under it
 _store: MediaStore | None = None

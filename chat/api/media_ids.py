@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from chat import jobs
 from chat.inbound import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
+from media_store.conf import media_settings
 from media_store.fetch.media_ids import parse_timestamp, validate_media_id
 
 
@@ -33,7 +34,7 @@ class MediaIdErrorSerializer(serializers.Serializer):
     """``chat.inbound.error_payload`` (+ ``detail`` for bad input)."""
 
     status = serializers.CharField(help_text='"error"')
-    reason = serializers.ChoiceField(choices=["invalid", "expired", "failed", "upstream"])
+    reason = serializers.ChoiceField(choices=["invalid", "expired", "failed", "upstream", "unavailable"])
     detail = serializers.CharField(required=False)
 
 
@@ -57,6 +58,7 @@ class WhatsAppMediaView(APIView):
             404: _error("reason failed: known-failed or permanent failure (not retried within FAILED_MEDIA_TTL)"),
             410: _error("reason expired: older than MEDIA_EXPIRATION_HOURS"),
             502: _error("reason upstream: the Graph API still failing after retries"),
+            503: _error("reason unavailable: the Graph API answered but the store could not keep it (Retry-After)"),
         },
     )
     def get(self, request) -> Response:
@@ -72,5 +74,7 @@ class WhatsAppMediaView(APIView):
         except ValueError as error:
             return Response({**error_payload("invalid"), "detail": str(error)}, status=400)
         except MediaUnavailable as unavailable:
-            return Response(error_payload(unavailable.status), status=unavailable.http_status)
+            retry = unavailable.http_status == 503
+            headers = {"Retry-After": str(media_settings.MEDIA_RETRY_AFTER_SECONDS)} if retry else None
+            return Response(error_payload(unavailable.status), status=unavailable.http_status, headers=headers)
         return Response(success_payload(attachment))

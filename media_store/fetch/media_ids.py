@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from media_store import runtime
 from media_store.conf import media_settings
-from media_store.exceptions import MediaError
+from media_store.exceptions import MediaError, OriginUnavailable
 from media_store.fetch.deadline import within
 from media_store.fetch.graph import GraphClient
 from media_store.fetch.negative import NegativeCache
@@ -51,7 +51,7 @@ from media_store.tiers.locks import FillLocks
 
 logger = logging.getLogger("media_store.fetch.media_ids")
 
-OK, EXPIRED, FAILED, UPSTREAM = "ok", "expired", "failed", "upstream"
+OK, EXPIRED, FAILED, UPSTREAM, UNAVAILABLE = "ok", "expired", "failed", "upstream", "unavailable"
 STAT_KEYS = ("total_requests", "cache_hits", "api_calls", "failed_calls", "expired_media")
 NAMESPACE = "whatsapp"
 MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # Graph IDs are digits; never a path, dots or a query
@@ -63,7 +63,8 @@ class MediaResult:
     """The outcome of one ``download_media`` call.
 
     ``status``: ``"ok"`` (``blob`` set), ``"expired"``, ``"failed"`` (permanent or remembered
-    as such) or ``"upstream"`` (the API kept failing transiently; worth asking again later).
+    as such), ``"upstream"`` (the API kept failing transiently; worth asking again later) or
+    ``"unavailable"`` (the API answered, but our origin could not store the bytes: an outage of ours).
     ``reason``: a line for an operator. ``from_cache``: answered without any API call from what
     was stored before (the ID map for ``ok``, the negative cache for ``failed``).
     """
@@ -227,7 +228,10 @@ def _fetch(media_id: str, client: GraphClient, negative: NegativeCache, counters
 
 
 def _failure(media_id: str, error: MediaError, negative: NegativeCache) -> MediaResult:
-    """Permanent → ``failed`` and remembered; anything else (Graph, origin) → ``upstream``."""
+    """Permanent → ``failed`` and remembered; our origin down → ``unavailable``; else ``upstream``."""
+    if isinstance(error, OriginUnavailable):
+        logger.warning("media.whatsapp_failed id=%s store=unavailable: %s", media_id, error)
+        return MediaResult(UNAVAILABLE, reason=str(error))
     if error.permanent:
         negative.add(media_id, str(error)[:500])
         logger.warning("media.whatsapp_failed id=%s permanent=true: %s", media_id, error)

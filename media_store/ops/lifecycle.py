@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from media_store import runtime
 from media_store.conf import media_settings
 from media_store.exceptions import MediaError, OriginUnavailable
-from media_store.tiers.origin import S3Origin
+from media_store.tiers.s3 import S3Origin
 
 RULE_PREFIX = "mediacache-expire-"
 

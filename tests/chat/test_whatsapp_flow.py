@@ -33,6 +33,7 @@ from media_store.fetch.media_ids import statistics
 from media_store.models import Blob
 from tests.support.fake_graph import FakeGraph, server_error
 from tests.support.media import jpeg_bytes, mp4_bytes, ogg_opus_bytes, pdf_bytes, webp_bytes
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,17 @@ def test_an_upstream_still_failing_after_retries_is_502(graph, staff_client):
 
     assert (response.status_code, response.json()) == (502, {"status": "error", "reason": "upstream"})
     assert graph.count("metadata") == 3
+
+
+def test_a_store_that_cannot_keep_the_media_is_503_with_retry_after_not_502(graph, staff_client, settings):
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # our origin is down, Meta is fine
+    settings.MEDIA_ORIGIN_TIMEOUT = 1.0
+    graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
+
+    response = staff_client.get("/media", {"id": MEDIA_ID})
+
+    assert (response.status_code, response.json()) == (503, {"status": "error", "reason": "unavailable"})
+    assert response["Retry-After"] == "30"
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from media_store.fetch.media_ids import (
     EXPIRED,
     FAILED,
     OK,
+    UNAVAILABLE,
     UPSTREAM,
     MediaResult,
     download_media,
@@ -600,14 +601,14 @@ def test_without_a_token_nothing_is_called_or_remembered(graph, fetch, settings,
     assert fetch(MEDIA_ID).status == OK
 
 
-def test_an_unreachable_origin_is_upstream_and_leaves_nothing_behind(graph, fetch, settings, temp_files):
+def test_an_unreachable_origin_is_unavailable_and_leaves_nothing_behind(graph, fetch, settings, temp_files):
     settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
     settings.MEDIA_ORIGIN_TIMEOUT = 1.0
     graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
 
     result = fetch(MEDIA_ID)
 
-    assert result.status == UPSTREAM
+    assert result.status == UNAVAILABLE  # the Graph API answered: the outage is ours
     assert (Blob.objects.count(), WhatsAppMedia.objects.count(), temp_files()) == (0, 0, [])
     assert statistics() == stats(total=1, hits=0, api=2, failed=1, expired=0, rate="0.0%")
 

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from media_store.exceptions import OriginUnavailable
-from media_store.tiers.origin import FilesystemOrigin, S3Origin
+from media_store.tiers.folder import FilesystemOrigin
+from media_store.tiers.s3 import S3Origin
 from tests.support.media import random_bytes
 
 

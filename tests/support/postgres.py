@@ -1,4 +1,6 @@
-"""A throwaway PostgreSQL cluster (``initdb`` + ``pg_ctl``) on a free port, so a fault can restart it.
+"""A throwaway PostgreSQL cluster (``initdb`` + ``pg_ctl``) on a free port, so a fault can stop it.
+
+Used by ``make chaos`` and by the tests that take the database away from a running server.
 
 Debian's server binaries live in /usr/lib/postgresql/<major>/bin. ``initdb`` refuses to run as
 root, so when we are root the cluster belongs to the ``postgres`` user (``runuser``) and lives
@@ -77,6 +79,14 @@ class Postgres:
             action,
             *extra,
         )
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected), keeping its data."""
+        self._ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._ctl("start")
+        wait_for_port(self.port, timeout=30)
 
     def restart(self) -> None:
         """What an operator's restart does: fast shutdown (clients are disconnected), start again."""
