@@ -155,3 +155,17 @@ def blob_info(data: bytes, *, media_type: str = "document", extension: str = ".b
 @pytest.fixture
 def make_info() -> Callable[..., BlobInfo]:
     return blob_info
+
+
+def read_all(content) -> bytes:
+    """The test's own read of a Content (closes what it opens)."""
+    if content.data is not None:
+        return content.data
+    if content.file is not None:
+        with content.file as file:
+            return file.read()
+    stream = content.open_origin(None, None)
+    try:
+        return b"".join(stream)
+    finally:
+        stream.close()

@@ -15,8 +15,8 @@ import pytest
 
 from media_store import runtime
 from media_store.exceptions import MediaNotFound, OriginUnavailable
-from media_store.store import Content
 from mediacache_project.services import caches_for
+from tests.media_store.conftest import read_all
 from tests.support.media import mp4_bytes, ogg_opus_bytes, png_bytes, random_bytes
 
 pytestmark = pytest.mark.django_db
@@ -26,20 +26,6 @@ SMALL_LIMIT = 64 * 1024  # MEDIA_REDIS_MAX_OBJECT_BYTES in the tests about large
 
 def hot_key(settings, sha256: str) -> str:
     return f"{settings.MEDIA_REDIS_KEY_PREFIX}:blob:{{{sha256}}}"
-
-
-def read_all(content: Content) -> bytes:
-    """The test's own read of a Content (closes what it opens)."""
-    if content.data is not None:
-        return content.data
-    if content.file is not None:
-        with content.file as file:
-            return file.read()
-    stream = content.open_origin(None, None)
-    try:
-        return b"".join(stream)
-    finally:
-        stream.close()
 
 
 def origin_gets(entries: list[dict], key: str) -> list[dict]:

@@ -16,6 +16,7 @@ from media_store.content.blobs import BlobInfo
 from media_store.exceptions import TierUnavailable
 from media_store.tiers.disk import DiskTier
 from media_store.tiers.guard import OutageGuard
+from tests.media_store.conftest import read_all
 from tests.support.filesystems import tiny_tmpfs
 from tests.support.media import random_bytes
 
@@ -34,19 +35,6 @@ def tiny_cache(tmp_path):
 def leftovers(cache) -> list[str]:
     temp = cache / ".tmp"
     return sorted(path.name for path in temp.iterdir()) if temp.exists() else []
-
-
-def read_all(content) -> bytes:
-    if content.data is not None:
-        return content.data
-    if content.file is not None:
-        with content.file as file:
-            return file.read()
-    stream = content.open_origin(None, None)
-    try:
-        return b"".join(stream)
-    finally:
-        stream.close()
 
 
 def test_objects_larger_than_the_free_space_are_served_and_leave_no_temp_file(ingest, tiny_cache, settings):
