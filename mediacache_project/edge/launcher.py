@@ -46,10 +46,12 @@ def check_config(paths: EdgePaths) -> None:
 
 
 def _die_with_parent() -> None:
+    """Children get SIGTERM if the launcher is killed outright (Linux/glibc). Elsewhere there is no
+    such call; the launcher's own SIGINT/SIGTERM handler still stops them, so it is skipped."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    except OSError:  # no glibc: nothing to arm
+        return
 
 
 def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
