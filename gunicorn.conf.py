@@ -47,11 +47,14 @@ def child_exit(server, worker):
 
 def post_worker_init(worker):
     """Each node keeps its own disk tier in bounds: a light periodic sweep thread per worker,
-    of which one per cache folder actually sweeps each period (media_store.ops.sweeper)."""
+    of which one per cache folder actually sweeps each period (media_store.ops.sweeper); and
+    every worker rescues asynchronous jobs nobody started and prunes old rows (chat.housekeeping)."""
+    from chat import housekeeping
     from media_store.ops import sweeper
     from media_store.ops.timeline import timeline
 
     sweeper.start()
+    housekeeping.start()
     timeline.start_sampler()  # the admin's last-hour chart: the shared serving counters, once a minute
 
 

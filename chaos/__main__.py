@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chaos import schedule
+from chaos.evidence import mechanisms
 from chaos.topology import API_TOKEN, S3_PREFIX, Topology
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,6 +177,7 @@ def run(seconds: float) -> int:
             "requests": len(records),
             "requests_per_second": len(records) / seconds,
             "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+            "load_average": os.getloadavg()[0],
             "windows": rows,
             "audit": result_audit,
             "violations": bad,
@@ -185,7 +187,7 @@ def run(seconds: float) -> int:
                 for e in sorted(faults.events, key=lambda e: e["at"])
             ],
             "fault_windows": windows,
-            "workarounds": topology.edge.workarounds,
+            "mechanisms": mechanisms(topology.root),
         }
         write(result, ROOT / "docs", ROOT / "bench")
         plot(records, windows, seconds, ROOT / "docs" / "reliability.png")

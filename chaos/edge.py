@@ -1,14 +1,14 @@
 """The edge for the chaos run: Debian's nginx, configured from the one template, in front of two nodes.
 
-The config is rendered by ``mediacache_project.edge.config`` (the code ``make edge`` uses), with
-two changes that only a one-machine, two-node set-up needs, made on the rendered text:
-
-- the upstream lists both nodes (nginx retries an idempotent request on the other node when
-  one refuses connections or fails, ``proxy_next_upstream``'s default);
-- ``/_disk/`` (X-Accel-Redirect hand-overs) is served from the disk tier *of the node that
-  answered*: ``root`` follows ``$upstream_addr``, each node root holding ``_disk`` → its
-  ``MEDIA_CACHE_DIR``. In production every node has its own nginx and its own disk, so the
-  template's single ``alias`` is right there.
+The config is rendered by ``mediacache_project.edge.config`` (the code ``make edge`` uses) with
+both nodes as upstreams — nginx resends an idempotent request, and an ingest POST (it carries an
+``Idempotency-Key``), to the other node when one refuses connections or fails before answering —
+and one change that only a one-machine, two-node set-up needs, made on the rendered text:
+``/_disk/`` (X-Accel-Redirect hand-overs) is served from the disk tier *of the node that
+answered*: ``root`` follows ``$upstream_addr``, each node root holding ``_disk`` → its
+``MEDIA_CACHE_DIR``. In production an edge in front of nodes on other machines cannot read their
+disks (docs/deploy.md: an edge per node, or ``MEDIA_ACCEL_REDIRECT=false``), so the template's
+single ``alias`` is right there.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class Edge(ServerProcess):
         super().__init__()
         self.root = root
         self.nodes = nodes
-        self.workarounds: list[str] = []
 
     def render(self) -> Path:
         from mediacache_project.edge.config import EdgePaths, write
@@ -39,14 +38,9 @@ class Edge(ServerProcess):
         from django.conf import settings
 
         settings.EDGE_PORT = self.port
-        ports = list(self.nodes)
         paths = EdgePaths(self.root)
-        conf = write(f"127.0.0.1:{ports[0]}", paths)
+        conf = write([f"127.0.0.1:{port}" for port in self.nodes], paths)
         text = conf.read_text()
-        servers = "".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;\n" for port in ports)
-        text, replaced = re.subn(r"        server 127\.0\.0\.1:\d+ max_fails=0;\n", servers, text, count=1)
-        if replaced != 1:
-            raise RuntimeError("the edge template's upstream block changed: update chaos/edge.py")
         disk_roots = []
         for port, cache_dir in self.nodes.items():
             node_root = self.root / f"disk-{port}"

@@ -36,8 +36,8 @@ def markdown(result: dict) -> str:
         "# Reliability under load and faults (`make chaos`)",
         "",
         f"Latest run: {result['when']}, {result['seconds']:g} s of load, {result['requests']} requests "
-        f"({result['requests_per_second']:.1f}/s) through nginx → 2 gunicorn nodes, on {result['machine']}. "
-        "The machine was shared with other engineers' test runs while this ran: latencies are noisy.",
+        f"({result['requests_per_second']:.1f}/s) through nginx → 2 gunicorn nodes, on {result['machine']}; "
+        f"load average {result['load_average']:.1f} at the end (everything on the machine, the run included).",
         "",
         "![requests and errors over time, fault windows shaded](reliability.png)",
         "",
@@ -86,9 +86,17 @@ def markdown(result: dict) -> str:
             f"{v.get('retry_after')} | {v.get('detail') or ''} |"
             for v in result["violations"][:25]
         ]
-    if result.get("workarounds"):
-        lines += ["", "Workarounds applied for known bugs (see the issue note):", ""]
-        lines += [f"- {w}" for w in result["workarounds"]]
+    mechanisms = result["mechanisms"]
+    lines += [
+        "",
+        "What the system did to stay within them (counted in the edge's and the nodes' logs): "
+        f"{mechanisms['ingest_posts_resent_by_the_edge']} ingest POSTs resent by the edge to the other node "
+        f"after one failed before answering ({mechanisms['of_which_answered_201']} answered 201), "
+        f"{mechanisms['ingest_replays']} answered as a replay of an earlier attempt (Idempotency-Key); "
+        f"{mechanisms['jobs_rescued']} asynchronous jobs rescued by a web node after their task was lost, "
+        f"{mechanisms['jobs_run_inline']} run inline because the broker refused them, "
+        f"{mechanisms['jobs_abandoned']} abandoned.",
+    ]
     lines += ["", "Faults as done (seconds after the load started):", ""]
     lines += [
         f"- `{e['fault']}` {e['act']} at {e['at']:.1f} s ({e['took']:.1f} s){': ' + e['detail'] if e['detail'] else ''}"

@@ -7,4 +7,4 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (keeps the token cache honest)
+        from . import signals  # noqa: F401  (forgets deleted tokens)

@@ -137,4 +137,5 @@ def _with_update_fields(kwargs: dict, *fields: str) -> dict:
     return {**kwargs, "update_fields": set(kwargs["update_fields"]) | set(fields)}
 
 
+from chat.idempotency import IdempotencyKey  # noqa: E402,F401 (retried ingests: a model of this app)
 from chat.jobs import FetchJob  # noqa: E402,F401 (asynchronous fetches: a model of this app)

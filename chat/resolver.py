@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from chat.models import MessageAttachment
+from media_store import runtime
 from media_store.conf import media_settings
 from media_store.content.blobs import BlobInfo
 
@@ -77,16 +78,9 @@ class TokenResolver:
             self._entries[token] = (blob, now + self.ttl)
 
 
-_resolver: TokenResolver | None = None
-
-
 def get_resolver() -> TokenResolver:
-    global _resolver
-    if _resolver is None:
-        _resolver = TokenResolver(ttl=media_settings.MEDIA_TOKEN_CACHE_SECONDS)
-    return _resolver
-
-
-def reset() -> None:
-    global _resolver
-    _resolver = None
+    """This process's resolver, kept by the engine's ``runtime`` with everything else built from
+    settings, so that ``runtime.reset()`` (a changed setting, a test) forgets it too."""
+    return runtime.per_process(
+        ("chat.token_resolver",), lambda: TokenResolver(ttl=media_settings.MEDIA_TOKEN_CACHE_SECONDS)
+    )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import mimetypes
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path, PurePath
+
+from django.db import transaction
 
 from chat.models import Message, MessageAttachment
 from media_store.ingest.commit import committing, staged_copy
 from media_store.ingest.staging import StagedFile
 from media_store.models import Blob
+
+OnCreated = Callable[[MessageAttachment], None]
 
 
 def attach_staged(
@@ -19,6 +24,7 @@ def attach_staged(
     declared_type: str | None = None,
     media_type: str | None = None,
     message: Message | None = None,
+    on_created: OnCreated | None = None,
 ) -> MessageAttachment:
     """Store staged bytes (deduplicated by SHA-256) and create an attachment for them.
 
@@ -26,7 +32,7 @@ def attach_staged(
     the row is not left behind (the object, uploaded before, is then an orphan the sweep removes).
     """
     with committing(staged, filename=filename, declared_type=declared_type) as (blob, _created):
-        return attach_blob(blob, filename=filename, media_type=media_type, message=message)
+        return attach_blob(blob, filename=filename, media_type=media_type, message=message, on_created=on_created)
 
 
 def attach_file(path: str | Path, *, filename: str | None = None, message: Message | None = None) -> MessageAttachment:
@@ -36,14 +42,25 @@ def attach_file(path: str | Path, *, filename: str | None = None, message: Messa
 
 
 def attach_blob(
-    blob: Blob, *, filename: str | None = None, media_type: str | None = None, message: Message | None = None
+    blob: Blob,
+    *,
+    filename: str | None = None,
+    media_type: str | None = None,
+    message: Message | None = None,
+    on_created: OnCreated | None = None,
 ) -> MessageAttachment:
-    return MessageAttachment.objects.create(
-        blob=blob,
-        message=message,
-        original_filename=filename_for(blob, filename),
-        media_type=media_type or blob.media_type,
-    )
+    """A new attachment for stored content. ``on_created(attachment)`` runs in the transaction
+    that inserts it: what must commit with the attachment or not at all (an idempotency key)."""
+    with transaction.atomic():
+        attachment = MessageAttachment.objects.create(
+            blob=blob,
+            message=message,
+            original_filename=filename_for(blob, filename),
+            media_type=media_type or blob.media_type,
+        )
+        if on_created is not None:
+            on_created(attachment)
+    return attachment
 
 
 def filename_for(blob: Blob, filename: str | None) -> str:

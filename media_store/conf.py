@@ -75,6 +75,10 @@ DEFAULTS: dict[str, Any] = {
     # Hosts the bearer token may be sent to with a media download (besides the Graph host itself):
     # exact names, or "*.suffix" for any subdomain. Meta serves Cloud API media from these.
     "WHATSAPP_MEDIA_HOSTS": ["lookaside.fbsbx.com", "*.fbsbx.com", "*.fbcdn.net", "*.whatsapp.net"],
+    # Asynchronous fetches and retried ingests (chat.jobs, chat.idempotency, chat.housekeeping)
+    "MEDIA_JOB_RESCUE_SECONDS": 10.0,  # a job no worker started within this runs on a web node (0: never)
+    "MEDIA_JOB_RETENTION_DAYS": 7,  # finished jobs (and their status URLs) are kept this long
+    "MEDIA_IDEMPOTENCY_HOURS": 24,  # how long an Idempotency-Key replays its first answer
     # Operators
     "MEDIA_API_TOKEN": "",
     # Content analysis and variants (media_store.content.analysis, media_store.variants)

@@ -2,13 +2,17 @@
 
 Tier objects hold connection pools, guards and per-process verification memory, so they are
 built once per process (lazily: gunicorn forks workers before any request, and each worker
-gets its own pools). ``reset()`` runs on Django's ``setting_changed`` signal so that
-``override_settings`` in tests sees a store built from the overridden values.
+gets its own pools). Everything else kept once per process — locks, counters, negative caches,
+the variant lookup, chat's token resolver — lives in ``per_process``. ``reset()`` forgets all of
+it; it runs on Django's ``setting_changed`` signal so that ``override_settings`` in tests sees
+objects built from the overridden values.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from media_store.conf import media_settings
 from media_store.store import MediaStore
@@ -26,6 +30,8 @@ _store: MediaStore | None = None
 _redis = None
 _redis_guard: OutageGuard | None = None
 _shared: dict[tuple, object] = {}
+
+T = TypeVar("T")
 
 
 def get_store() -> MediaStore:
@@ -108,7 +114,7 @@ def build_store() -> MediaStore:
 
 
 def reset() -> None:
-    """Forget everything built from settings (tests; a changed setting)."""
+    """Forget everything built from settings, ``per_process`` objects included (tests; a changed setting)."""
     global _store, _redis, _redis_guard
     with _lock:
         _store = None
@@ -117,8 +123,18 @@ def reset() -> None:
         _shared.clear()
 
 
-def _per_process(key: tuple, build):
-    """One object per key for the life of the process (until ``reset()``)."""
+def per_process(key: tuple, build: Callable[[], T]) -> T:
+    """The one object for ``key`` in this process, made by ``build()`` on first use, until ``reset()``.
+
+    This is the home of every "one per process, built from settings" object, the engine's and
+    its callers' (chat's token resolver), so that one ``reset()`` — a changed setting, a test —
+    forgets them all. Start ``key`` with a name that says whose object it is. A hit reads the
+    dict without the lock (the token resolver asks on every request, from 8 threads per worker);
+    only a miss builds, under the lock, so each key is built once.
+    """
+    found = _shared.get(key)
+    if found is not None:
+        return found
     with _lock:
         found = _shared.get(key)
         if found is None:
@@ -129,7 +145,7 @@ def _per_process(key: tuple, build):
 def fill_locks() -> FillLocks:
     """Single-flight locks (per process, then Redis), shared by the store and the WhatsApp fetcher."""
     s = media_settings
-    return _per_process(
+    return per_process(
         ("fill_locks",),
         lambda: FillLocks(
             wait_seconds=s.MEDIA_FILL_WAIT_SECONDS,
@@ -147,7 +163,7 @@ def shared_state(name: str):
 
     from media_store.tiers.shared import SharedState
 
-    return _per_process(
+    return per_process(
         ("shared", name),
         lambda: SharedState(caches["default"] if redis_configured() else None, redis_guard()),
     )
@@ -158,7 +174,7 @@ def variant_locks() -> FillLocks:
     as a transcode may take (its slot wait plus its time limit), and the Redis lock outlives
     it, so 50 concurrent first requests still make one transcode across all nodes."""
     s = media_settings
-    return _per_process(
+    return per_process(
         ("variant_locks",),
         lambda: FillLocks(
             wait_seconds=s.MEDIA_TRANSCODE_TIMEOUT + s.MEDIA_TRANSCODE_WAIT_SECONDS + 5,
@@ -173,7 +189,7 @@ def counters(name: str):
     """Process-wide named counters (a Redis hash when configured); see ``ops.counters``."""
     from media_store.ops.counters import Counters
 
-    return _per_process(
+    return per_process(
         ("counters", name),
         lambda: Counters(name, key_prefix=media_settings.MEDIA_REDIS_KEY_PREFIX, state=shared_state("counters")),
     )
@@ -184,7 +200,7 @@ def negative_cache(namespace: str):
     from media_store.fetch.negative import NegativeCache
 
     s = media_settings
-    return _per_process(
+    return per_process(
         ("negative", namespace),
         lambda: NegativeCache(
             namespace,

@@ -15,10 +15,7 @@ from media_store.conf import DEFAULTS, media_settings
 @receiver(setting_changed)
 def reset_runtime(*, setting: str, **kwargs) -> None:
     if setting in DEFAULTS or setting == "CACHES":
-        runtime.reset()
-        from media_store.variants import lookup
-
-        lookup.reset()
+        runtime.reset()  # everything per process, chat's token resolver included
 
 
 @receiver(post_migrate)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from chat import services
 from chat.deletion import delete_attachments
+from chat.idempotency import HEADER as IDEMPOTENCY_HEADER
+from chat.idempotency import Idempotent, answer
 from chat.models import MessageAttachment
 from chat.serializers import AttachmentSerializer, UploadSerializer
 from media_store.conf import media_settings
 from media_store.ingest.upload import StagingUploadHandler
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional. A retry with the same key is answered with the first request's answer "
+    "(Idempotent-Replayed: true) instead of creating a second attachment; kept MEDIA_IDEMPOTENCY_HOURS.",
+)
+
+
+def created_response(attachment: MessageAttachment) -> Response:
+    return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["attachments"])
@@ -37,24 +52,31 @@ class AttachmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, vie
             201: AttachmentSerializer,
             400: OpenApiResponse(description="No file in the request."),
             413: OpenApiResponse(description="Larger than UPLOAD_MAX_BYTES."),
-            422: OpenApiResponse(description="Content the store refuses (empty, or a decompression bomb)."),
+            422: OpenApiResponse(
+                description="Content the store refuses (empty, or a decompression bomb), or an "
+                "Idempotency-Key already used for a different request."
+            ),
             503: OpenApiResponse(description="The origin cannot be written; nothing was stored."),
         },
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request):
         upload_form = UploadSerializer(data=request.data)
         try:
             upload_form.is_valid(raise_exception=True)
             upload = upload_form.validated_data["file"]
-            attachment = services.attach_staged(
-                upload.staged,
-                filename=upload_form.validated_data.get("filename") or upload.name,
-                declared_type=upload.content_type,
+            filename = upload_form.validated_data.get("filename") or upload.name
+            idempotent = Idempotent.of(request, "upload", upload.staged.finish().sha256, filename, upload.content_type)
+            return answer(
+                idempotent,
+                created_response,
+                lambda on_created: services.attach_staged(
+                    upload.staged, filename=filename, declared_type=upload.content_type, on_created=on_created
+                ),
             )
         finally:
             for uploaded in request.FILES.values():
                 uploaded.close()  # removes the staged temp file unless the disk tier adopted it
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: AttachmentSerializer, 404: OpenApiResponse(description="No such attachment.")})
     def retrieve(self, request, *args, **kwargs):

@@ -12,11 +12,12 @@ with a status URL at once and fetches in a Celery task (``chat.jobs``).
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.response import Response
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from chat import jobs, services
+from chat.api.attachments import IDEMPOTENCY_PARAMETER, created_response
+from chat.idempotency import Idempotent, answer
 from chat.serializers import AttachmentSerializer
 from media_store.content.mediatypes import MEDIA_TYPES
 from media_store.fetch import urls as url_ingest
@@ -41,22 +42,33 @@ class MediaDownloadView(APIView):
             201: AttachmentSerializer,
             400: OpenApiResponse(description="Invalid body, or a URL the SSRF guard refuses."),
             413: OpenApiResponse(description="Larger than DOWNLOAD_MAX_BYTES."),
-            422: OpenApiResponse(description="Permanent upstream failure, or one remembered by the negative cache."),
+            422: OpenApiResponse(
+                description="Permanent upstream failure, one remembered by the negative cache, or an "
+                "Idempotency-Key already used for a different request."
+            ),
             502: OpenApiResponse(description="Upstream still failing after MAX_RETRIES attempts."),
             503: OpenApiResponse(description="The origin cannot be written; nothing was stored."),
         },
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request):
         form = DownloadRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        data = form.validated_data
+        params = {key: form.validated_data.get(key) for key in ("url", "filename", "media_type")}
         if jobs.wants_async(request):
-            return jobs.enqueue(request, "url", {key: data.get(key) for key in ("url", "filename", "media_type")})
-        attachment = download_attachment(data["url"], data.get("filename"), data.get("media_type"))
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+            return jobs.enqueue(request, "url", params, Idempotent.of(request, "download-async", params))
+        return answer(
+            Idempotent.of(request, "download", params),
+            created_response,
+            lambda on_created: download_attachment(**params, on_created=on_created),
+        )
 
 
-def download_attachment(url: str, filename: str | None = None, media_type: str | None = None):
+def download_attachment(
+    url: str, filename: str | None = None, media_type: str | None = None, on_created: services.OnCreated | None = None
+):
     """Fetch ``url``, store it (deduplicated) and create its attachment (the view and the job)."""
     with url_ingest.fetch(url) as download, url_ingest.storing(download) as (blob, _created):
-        return services.attach_blob(blob, filename=filename or download.filename, media_type=media_type)
+        return services.attach_blob(
+            blob, filename=filename or download.filename, media_type=media_type, on_created=on_created
+        )

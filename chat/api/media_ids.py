@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat import jobs
+from chat.idempotency import Idempotent
 from chat.inbound import MediaUnavailable, attachment_for_media_id, error_payload, success_payload
 from media_store.conf import media_settings
 from media_store.fetch.media_ids import parse_timestamp, validate_media_id
@@ -69,7 +70,8 @@ class WhatsAppMediaView(APIView):
             if jobs.wants_async(request):
                 timestamp = request.query_params.get("timestamp")
                 validate_media_id(media_id), parse_timestamp(timestamp)  # bad input: 400 now, not later
-                return jobs.enqueue(request, "whatsapp", {"id": media_id, "timestamp": timestamp})
+                params = {"id": media_id, "timestamp": timestamp}
+                return jobs.enqueue(request, "whatsapp", params, Idempotent.of(request, "media-id-async", params))
             attachment = attachment_for_media_id(media_id, request.query_params.get("timestamp"))
         except ValueError as error:
             return Response({**error_payload("invalid"), "detail": str(error)}, status=400)

@@ -3,11 +3,12 @@
 ``download_media(media_id, timestamp=None, use_cache=True)`` decides in this order, cheapest
 first, and answers a ``MediaResult`` (the chat layer maps ``status`` to HTTP):
 
-1. known ID (a ``WhatsAppMedia`` row)          → ``ok``, the stored blob, no API call;
+1. known ID (a ``WhatsAppMedia`` row)          → ``ok``, the stored blob, no API call (new use of
+   old content: its origin object's age restarts, as on a deduplicated ingest — ``_keep_alive``);
 2. ``timestamp`` older than ``MEDIA_EXPIRATION_HOURS`` → ``expired``, no API call (Cloud API
    webhook IDs die after 7 days; asking would only earn an error), remembered as failed;
 3. ID in the negative cache                    → ``failed``, no API call, until ``FAILED_MEDIA_TTL``;
-4. the Graph flow (``fetch.whatsapp.GraphClient``) with ``MAX_RETRIES`` attempts → ``ok``;
+4. the Graph flow (``fetch.graph.GraphClient``) with ``MAX_RETRIES`` attempts → ``ok``;
    a permanent failure → ``failed`` and remembered; transient failures to the end → ``upstream``.
 
 ``use_cache=False`` skips steps 1 and 3 (not the expiry check) but still records what it
@@ -43,11 +44,13 @@ from media_store.fetch.deadline import within
 from media_store.fetch.graph import GraphClient
 from media_store.fetch.negative import NegativeCache
 from media_store.fetch.retry import RetryPolicy
+from media_store.ingest import commit
 from media_store.ingest.commit import committing, new_staged_file
 from media_store.models import Blob, WhatsAppMedia
 from media_store.ops import metrics
 from media_store.ops.counters import hit_rate
 from media_store.tiers.locks import FillLocks
+from media_store.tiers.shared import MISSING
 
 logger = logging.getLogger("media_store.fetch.media_ids")
 
@@ -56,6 +59,7 @@ STAT_KEYS = ("total_requests", "cache_hits", "api_calls", "failed_calls", "expir
 NAMESPACE = "whatsapp"
 MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # Graph IDs are digits; never a path, dots or a query
 MILLISECONDS_FROM = 10**11  # as unix seconds that is the year 5138: the caller sent milliseconds
+LOOK_AGAIN_AFTER_OUTAGE = 60.0  # seconds: a known ID's origin look that failed waits this long (``_keep_alive``)
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,37 @@ def _known(media_id: str, counters) -> MediaResult | None:
         return None
     counters.incr("cache_hits")
     logger.info("media.hit source=whatsapp id=%s hash=%s", media_id, known.blob_id)
+    _keep_alive(known.blob)
     return MediaResult(OK, blob=known.blob, from_cache=True)
+
+
+def _keep_alive(blob: Blob) -> None:
+    """A known ID is new use of stored content: restart its origin object's age as a deduplicated
+    ingest does (``commit.refresh_if_aging``), or the attachment made for it today could expire
+    tomorrow, ``MEDIA_S3_RETENTION_DAYS`` after the ID was first fetched.
+
+    Unlike an ingest, this path has no stat of the object at hand, and one per hit would be an S3
+    HEAD per hit. So when the next look is due — when the object turns ``REFRESH_AFTER_SECONDS``
+    old — is remembered per content in the shared state (Redis, else this process): at most one
+    HEAD (and, if aging, one copy) per content per interval. An origin that does not answer is
+    skipped — the hit is answered all the same — and asked again ``LOOK_AGAIN_AFTER_OUTAGE``
+    later, so an S3 outage costs a known ID one timeout a minute per content, not one per hit.
+    """
+    state = runtime.shared_state("refresh")
+    key = f"{media_settings.MEDIA_REDIS_KEY_PREFIX}:refresh:{blob.sha256}"
+    if blob.expired_at is not None or state.get(key) is not MISSING:
+        return
+    origin = runtime.get_origin()
+    interval = commit.REFRESH_AFTER_SECONDS
+    try:
+        found = origin.stat(blob.origin_key)
+        # A missing object has no age to restart; serving finds it gone and marks it expired.
+        if found is not None and found.size == blob.size and not commit.refresh_if_aging(origin, blob, found):
+            interval -= commit.clock() - found.modified  # not aging yet: look again once it is
+    except OriginUnavailable as error:
+        logger.warning("media.refresh_skipped hash=%s: %s", blob.sha256, error)
+        interval = LOOK_AGAIN_AFTER_OUTAGE
+    state.set(key, True, ttl=min(max(1.0, interval), commit.REFRESH_AFTER_SECONDS))  # a skewed clock: at most a day
 
 
 def _failed_before(media_id: str, negative: NegativeCache, counters) -> MediaResult | None:

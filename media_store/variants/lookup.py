@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from media_store import runtime
 from media_store.conf import media_settings
 from media_store.content.blobs import BlobInfo
 from media_store.models import Variant
@@ -62,16 +63,6 @@ class VariantLookup:
             self._entries.pop((source, name), None)
 
 
-_lookup: VariantLookup | None = None
-
-
 def get_lookup() -> VariantLookup:
-    global _lookup
-    if _lookup is None:
-        _lookup = VariantLookup(ttl=media_settings.MEDIA_TOKEN_CACHE_SECONDS)
-    return _lookup
-
-
-def reset() -> None:
-    global _lookup
-    _lookup = None
+    """This process's lookup (``runtime.reset()`` forgets it with everything else built from settings)."""
+    return runtime.per_process(("variant_lookup",), lambda: VariantLookup(ttl=media_settings.MEDIA_TOKEN_CACHE_SECONDS))

@@ -17,7 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="gunicorn behind nginx in the foreground (make edge)")
     render = commands.add_parser("render", help="write <root>/nginx.conf from the settings")
-    render.add_argument("--upstream", required=True, help="where gunicorn listens: unix:/path or 127.0.0.1:PORT")
+    render.add_argument(
+        "--upstream",
+        required=True,
+        action="append",
+        help="where gunicorn listens: unix:/path or 127.0.0.1:PORT (repeat it for several app nodes)",
+    )
     render.add_argument("--root", help="nginx's folder: config, pid, temp files, cache (default EDGE_DIR)")
     render.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +52,21 @@ class EdgePaths:
         os.chmod(self.root, 0o700)  # the rendered file holds the edge secret
 
 
-def context(upstream: str, paths: EdgePaths) -> dict:
-    """Every value the template uses, from the settings. ``upstream``: ``unix:/path`` or ``host:port``."""
+def context(upstream: str | Sequence[str], paths: EdgePaths) -> dict:
+    """Every value the template uses, from the settings. ``upstream``: where the app listens,
+    ``unix:/path`` or ``host:port`` — or several app nodes, as a list of them."""
+    upstreams = [upstream] if isinstance(upstream, str) else list(upstream)
+    if not upstreams:
+        raise EdgeConfigError("no upstream: name at least one app server (unix:/path or host:port)")
     tls = bool(settings.EDGE_TLS_CERT)
     if tls:
         for name in ("EDGE_TLS_CERT", "EDGE_TLS_KEY"):
             if not Path(getattr(settings, name)).is_file():
                 raise EdgeConfigError(f"{name}={getattr(settings, name)!r}: no such file (a PEM path)")
-    for name, value in (("upstream", upstream), ("MEDIA_CACHE_DIR", settings.MEDIA_CACHE_DIR)):
+    for name, value in [
+        *(("upstream", address) for address in upstreams),
+        ("MEDIA_CACHE_DIR", settings.MEDIA_CACHE_DIR),
+    ]:
         if any(char in str(value) for char in " ;{}\"'\n"):
             raise EdgeConfigError(f"{name}={value!r}: spaces, quotes, braces and ';' cannot go into nginx.conf")
     proxy_headers = [
@@ -99,7 +107,10 @@ def context(upstream: str, paths: EdgePaths) -> dict:
         "keepalive_requests": 1000,
         "client_max_body_size": settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK,
         "proxy_max_temp_file_size": "1024m",
-        "upstream": upstream,
+        "upstreams": upstreams,
+        # One app server is never taken out (there is no other to send to); of several, one that
+        # failed is skipped for a moment, and a request it failed before answering goes to the next.
+        "upstream_failover": "max_fails=0" if len(upstreams) == 1 else "max_fails=1 fail_timeout=2s",
         "upstream_timeout": int(os.environ.get("GUNICORN_TIMEOUT", "120")),
         "cache_max_bytes": settings.EDGE_CACHE_MAX_BYTES,
         "keys_zone_mb": 16,  # ~128,000 keys
@@ -115,7 +126,7 @@ def context(upstream: str, paths: EdgePaths) -> dict:
     }
 
 
-def render(upstream: str, paths: EdgePaths) -> str:
+def render(upstream: str | Sequence[str], paths: EdgePaths) -> str:
     engine = Engine(autoescape=False, string_if_invalid="<<MISSING>>")
     text = engine.from_string(TEMPLATE.read_text()).render(Context(context(upstream, paths), autoescape=False))
     text = text.lstrip("\n")  # the template's own {# comments #}
@@ -124,7 +135,7 @@ def render(upstream: str, paths: EdgePaths) -> str:
     return text
 
 
-def write(upstream: str, paths: EdgePaths) -> Path:
+def write(upstream: str | Sequence[str], paths: EdgePaths) -> Path:
     """Render into ``paths.conf`` (mode 0600: it holds the edge secret) and make nginx's folders."""
     paths.create()
     text = render(upstream, paths)

@@ -63,7 +63,15 @@ def result(**overrides) -> dict:
             }
         ],
         "events": [{"fault": "s3-refusing", "act": "begin", "at": 10.8, "took": 0.0, "detail": ""}],
-        "workarounds": [],
+        "load_average": 3.25,
+        "mechanisms": {
+            "ingest_posts_resent_by_the_edge": 4,
+            "of_which_answered_201": 4,
+            "ingest_replays": 1,
+            "jobs_rescued": 2,
+            "jobs_run_inline": 1,
+            "jobs_abandoned": 0,
+        },
     }
     return base | overrides
 
@@ -80,6 +88,11 @@ def test_a_missed_budget_is_shouted_and_the_request_that_broke_it_listed():
     assert "| 12.5 | s3-refusing | hot | 503 | True | True | text/plain b'unavailable' |" in text
 
 
-def test_workarounds_are_named_in_the_report():
-    text = markdown(result(workarounds=["edge: `location = /media` added"]))
-    assert "- edge: `location = /media` added" in text
+def test_the_report_says_how_loaded_the_machine_was_and_which_mechanisms_fired():
+    text = markdown(result())
+    assert "load average 3.2 at the end" in text
+    assert (
+        "4 ingest POSTs resent by the edge to the other node after one failed before answering (4 answered 201)" in text
+    )
+    assert "1 answered as a replay" in text
+    assert "2 asynchronous jobs rescued" in text

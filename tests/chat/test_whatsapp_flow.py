@@ -29,7 +29,9 @@ from chat.inbound import (
 )
 from chat.models import Message, MessageAttachment
 from chat.tasks import fetch_whatsapp_media
+from media_store import runtime
 from media_store.fetch.media_ids import statistics
+from media_store.ingest import commit
 from media_store.models import Blob
 from tests.support.fake_graph import FakeGraph, server_error
 from tests.support.media import jpeg_bytes, mp4_bytes, ogg_opus_bytes, pdf_bytes, webp_bytes
@@ -430,6 +432,21 @@ def test_an_attachment_keeps_the_message_it_has(graph):
 
     again.refresh_from_db()
     assert again.message == original
+
+
+def test_the_same_id_asked_for_a_day_later_restarts_its_contents_age(graph, monkeypatch):
+    graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
+    first = attachment_for_media_id(MEDIA_ID)
+    written = runtime.get_origin().stat(first.blob.origin_key).modified
+    monkeypatch.setattr(commit, "REFRESH_AFTER_SECONDS", 1.0)  # "a day later", in two seconds
+    time.sleep(2.1)
+    asked_at = int(time.time())  # S3 keeps whole seconds
+
+    again = attachment_for_media_id(MEDIA_ID)
+
+    assert again.pk == first.pk
+    assert runtime.get_origin().stat(first.blob.origin_key).modified >= asked_at > written  # its age counts from now
+    assert graph.count() == 2
 
 
 @pytest.mark.parametrize(

@@ -132,12 +132,13 @@ class EdgeServer(MediaServer):
 
 @pytest.fixture(scope="session")
 def start_edge(start_media_server, tmp_path_factory):
-    """Factory: ``start_edge(edge_env={...}, **app_env)`` → an EdgeServer; all stopped at the end."""
+    """Factory: ``start_edge(edge_env={...}, upstreams=[...], **app_env)`` → an EdgeServer; all
+    stopped at the end. ``upstreams``: other app nodes the edge tries before this app."""
     started: list[NginxServer] = []
 
-    def start(*, edge_env: dict[str, str] | None = None, **env: str) -> EdgeServer:
+    def start(*, edge_env: dict[str, str] | None = None, upstreams: list[str] = (), **env: str) -> EdgeServer:
         app = start_media_server(**BEHIND_THE_EDGE, **env)
-        nginx = NginxServer(app.gunicorn, tmp_path_factory.mktemp("edge"), **(edge_env or {}))
+        nginx = NginxServer(app.gunicorn, tmp_path_factory.mktemp("edge"), upstreams=upstreams, **(edge_env or {}))
         started.append(nginx.start())
         return EdgeServer(app, nginx)
 

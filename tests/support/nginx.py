@@ -2,7 +2,8 @@
 
 The config is rendered by ``python -m mediacache_project.edge render`` with the app server's own
 environment (so the edge secret, MEDIA_CACHE_DIR, UPLOAD_MAX_BYTES, MEDIA_EDGE_TTL … agree);
-only the upstream differs: the app's private TCP port instead of `make edge`'s unix socket.
+only the upstream differs: the app's private TCP port instead of `make edge`'s unix socket
+(``upstreams`` puts other app nodes in front of it, for the failover tests).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ BEHIND_THE_EDGE = {"BEHIND_PROXY": "true", "FORWARDED_ALLOW_IPS": "127.0.0.1"}
 
 
 class NginxServer(ServerProcess):
-    def __init__(self, app: GunicornServer, root: Path, **env: str) -> None:
+    def __init__(self, app: GunicornServer, root: Path, *, upstreams: list[str] = (), **env: str) -> None:
         super().__init__()
         self.app = app
+        self.upstreams = [*upstreams, f"127.0.0.1:{app.port}"]
         self.paths = EdgePaths(root)
         self.tls_port = free_port()
         self.env = {
@@ -37,8 +39,8 @@ class NginxServer(ServerProcess):
 
     def render(self) -> Path:
         result = subprocess.run(
-            [sys.executable, "-m", "mediacache_project.edge", "render", "--upstream", f"127.0.0.1:{self.app.port}"]
-            + ["--root", str(self.paths.root)],
+            [sys.executable, "-m", "mediacache_project.edge", "render", "--root", str(self.paths.root)]
+            + [argument for address in self.upstreams for argument in ("--upstream", address)],
             cwd=PROJECT_ROOT,
             env=self.env,
             capture_output=True,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +16,8 @@ import pytest
 import requests
 
 from media_store.exceptions import BlockedURL, DownloadError, PayloadTooLarge
-from media_store.fetch.graph import (
-    GraphClient,
-    GraphError,
-    MediaMetadata,
-    expected_digest,
-    is_permanent,
-    parse_metadata,
-)
+from media_store.fetch.graph import GraphClient
+from media_store.fetch.graph_answers import GraphError, MediaMetadata
 from media_store.fetch.retry import RetryPolicy
 from media_store.ingest.staging import StagedFile
 from tests.support.fake_graph import (
@@ -205,25 +198,6 @@ def test_an_invalid_token_is_permanent_and_logged_at_error(graph, caplog):
     assert "wrong-token" not in caplog.text
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "permanent"),
-    [
-        (400, 4, False),
-        (400, 80007, False),
-        (403, 130429, False),
-        (500, 100, True),
-        (500, 190, True),
-        (400, None, True),
-        (429, None, False),
-        (408, None, False),
-        (504, None, False),
-        (400, 2, True),
-    ],
-)
-def test_is_permanent_keys_off_the_code_before_the_status(status, code, permanent):
-    assert is_permanent(status, code) is permanent
-
-
 def test_a_slow_graph_api_is_a_transient_timeout(graph):
     graph.add_media(MEDIA_ID, b"x", "image/jpeg")
     graph.fail_metadata(MEDIA_ID, slow(1.0))
@@ -299,25 +273,6 @@ def test_a_body_over_the_cap_is_cut_off_while_streaming_even_if_the_size_lies(gr
 
 
 # -- verification ----------------------------------------------------------------------------------
-
-
-def test_expected_digest_reads_hex_base64_and_base64url():
-    digest = hashlib.sha256(b"voice note").digest()
-
-    assert expected_digest(digest.hex()) == digest
-    assert expected_digest(digest.hex().upper()) == digest
-    assert expected_digest(base64.b64encode(digest).decode()) == digest
-    assert expected_digest(base64.urlsafe_b64encode(digest).decode().rstrip("=")) == digest
-
-
-@pytest.mark.parametrize(
-    "value", ["nothex" * 8 + "zzzzzzzzzzzzzzzz", "abc", "!!!!", base64.b64encode(b"short").decode()]
-)
-def test_an_unreadable_announced_digest_is_an_error(value):
-    with pytest.raises(DownloadError, match="unreadable sha256") as caught:
-        expected_digest(value)
-
-    assert caught.value.permanent is False
 
 
 def test_a_base64_announced_digest_is_verified(graph, client, policy, new_staged):
@@ -500,20 +455,6 @@ def test_failed_attempts_leave_no_staged_files(graph, client, policy, new_staged
         fetch(client, policy, new_staged)
 
     assert list(stage_dir.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    ("file_size", "expected"),
-    [(300, 300), ("300", 300), (" 300 ", 300), (None, None), ("12kb", None), (True, None), (-1, -1)],
-)
-def test_the_announced_size_is_read_from_a_number_or_a_string(file_size, expected):
-    body = {"url": "https://lookaside.example/x", "mime_type": "image/jpeg", "sha256": "", "id": MEDIA_ID}
-    if file_size is not None:
-        body["file_size"] = file_size
-
-    meta = parse_metadata(MEDIA_ID, json.dumps(body).encode())
-
-    assert meta.file_size == expected
 
 
 # -- the fake itself: it must refuse what the real API refuses, or the tests above prove nothing --

@@ -22,6 +22,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from media_store import runtime
+from media_store.exceptions import OriginUnavailable
 from media_store.fetch.graph import GraphClient
 from media_store.fetch.media_ids import (
     EXPIRED,
@@ -36,7 +37,9 @@ from media_store.fetch.media_ids import (
     validate_media_id,
 )
 from media_store.fetch.negative import NegativeCache
+from media_store.ingest import commit
 from media_store.models import Blob, WhatsAppMedia
+from media_store.ops.lifecycle import apply_expiration, current_rules, expiration_days, expiry_date
 from media_store.tiers.locks import FillLocks
 from media_store.tiers.shared import SharedState
 from tests.support.fake_graph import (
@@ -203,6 +206,67 @@ def test_the_hit_rate_is_hits_over_all_requests(graph, fetch):
 
 def test_statistics_start_at_zero():
     assert statistics() == stats(total=0, hits=0, api=0, failed=0, expired=0, rate="0.0%")
+
+
+# -- a known ID is new use: its content's age restarts (S3 lifecycle) ---------------------------
+
+
+def test_a_known_id_restarts_the_age_of_aging_content_under_the_buckets_rule(
+    graph, fetch, s3_client, bucket, monkeypatch
+):
+    apply_expiration(days=30)
+    graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
+    blob = fetch(MEDIA_ID).blob
+    first = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
+    monkeypatch.setattr(commit, "REFRESH_AFTER_SECONDS", 1.0)  # "older than a day", in two seconds
+    time.sleep(2.1)
+    reused_at = datetime.now(UTC).replace(microsecond=0)
+
+    again = fetch(MEDIA_ID)
+
+    second = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
+    days = expiration_days(current_rules(runtime.get_origin()), blob.origin_key)
+    assert (again.status, again.from_cache, again.blob) == (OK, True, blob)
+    assert graph.count() == 2  # the refresh is ours: still no API call
+    assert second >= reused_at > first
+    assert expiry_date(second, days) - reused_at > timedelta(days=29)
+
+
+@pytest.fixture
+def origin_looks(monkeypatch) -> list[str]:
+    """The keys the origin is asked to ``stat`` (each one an S3 HEAD)."""
+    origin, looks = runtime.get_origin(), []
+    real = origin.stat
+    monkeypatch.setattr(origin, "stat", lambda key: looks.append(key) or real(key))
+    return looks
+
+
+def test_known_id_hits_look_at_the_origin_once_per_refresh_interval(graph, fetch, s3_client, bucket, origin_looks):
+    graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
+    blob = fetch(MEDIA_ID).blob
+    first = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
+    origin_looks.clear()  # the ingest's own looks
+
+    results = [fetch(MEDIA_ID) for _ in range(5)]
+
+    assert [result.from_cache for result in results] == [True] * 5
+    assert origin_looks == [blob.origin_key]  # fresh content: one look, then remembered for a day
+    assert s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"] == first
+
+
+def test_a_known_id_is_answered_while_the_origin_cannot_be_asked(graph, fetch, monkeypatch, caplog):
+    graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
+    blob = fetch(MEDIA_ID).blob
+
+    def down(key):
+        raise OriginUnavailable(f"s3 head_object {key}: connection refused")
+
+    monkeypatch.setattr(runtime.get_origin(), "stat", down)
+    with caplog.at_level(logging.WARNING, logger="media_store.fetch.media_ids"):
+        results = [fetch(MEDIA_ID) for _ in range(3)]
+
+    assert [(result.status, result.blob) for result in results] == [(OK, blob)] * 3
+    assert len(messages(caplog, f"media.refresh_skipped hash={blob.sha256}")) == 1  # asked again in a minute
 
 
 # -- expiry --------------------------------------------------------------------------------------
