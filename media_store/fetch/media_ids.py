@@ -170,9 +170,10 @@ def parse_timestamp(value: int | float | str | datetime | None) -> float | None:
 
 
 def _known(media_id: str, counters) -> MediaResult | None:
-    """Step 1: the ID map — the content is stored already."""
+    """Step 1: the ID map — the content is stored already (unless its origin object has expired:
+    then the ID is asked for again like a new one, and a fresh fetch restores the object)."""
     known = WhatsAppMedia.objects.select_related("blob").filter(media_id=media_id).first()
-    if known is None:
+    if known is None or known.blob.expired_at is not None:
         return None
     counters.incr("cache_hits")
     logger.info("media.hit source=whatsapp id=%s hash=%s", media_id, known.blob_id)

@@ -106,6 +106,7 @@ def context(upstream: str | Sequence[str], paths: EdgePaths) -> dict:
         "keepalive_timeout": 30,
         "keepalive_requests": 1000,
         "client_max_body_size": settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK,
+        "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
         "proxy_max_temp_file_size": "1024m",
         "upstreams": upstreams,
         # One app server is never taken out (there is no other to send to); of several, one that

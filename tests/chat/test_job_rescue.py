@@ -6,9 +6,11 @@ nobody claimed within ``MEDIA_JOB_RESCUE_SECONDS`` and jobs whose claim outlived
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from chat import housekeeping, jobs
@@ -149,3 +151,37 @@ def test_a_housekeeping_pass_rescues_then_prunes_once_per_period(png_url, settin
 
     assert FetchJob.objects.get().state == FetchJob.DONE
     assert len(prunes) == 2
+
+
+def test_one_worker_per_cache_folder_is_elected_and_another_takes_over_when_it_dies(settings, tmp_path):
+    settings.MEDIA_CACHE_DIR = str(tmp_path / "node-cache")
+    first, second = housekeeping.Housekeeper(interval=1), housekeeping.Housekeeper(interval=1)
+
+    assert first.elected() is True
+    assert second.elected() is False  # the same node: the first one does it
+    os.close(first._lock_fd)  # what the kernel does when the first worker's process exits
+    assert second.elected() is True
+
+
+def test_a_worker_that_cannot_open_the_lock_file_works_anyway(settings, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.MEDIA_CACHE_DIR = str(blocker / "cache")  # under a file: cannot be made
+
+    assert housekeeping.Housekeeper(interval=1).elected() is True
+    assert "media.housekeeping_unelected" in caplog.text
+
+
+def test_a_database_outage_is_one_warning_per_interval_not_a_traceback_per_pass(settings, caplog):
+    settings.MEDIA_LOG_INTERVAL_SECONDS = 60
+    keeper = housekeeping.Housekeeper(interval=1)
+    outage = OperationalError("connection failed: server closed the connection\nDETAIL: more")
+
+    keeper._warn_outage(outage)
+    keeper._warn_outage(outage)
+
+    warnings = [r for r in caplog.records if "media.housekeeping_skipped" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].getMessage().endswith("(connection failed: server closed the connection)")
+    assert warnings[0].exc_info is None
+    assert housekeeping.first_line(OperationalError()) == "OperationalError"

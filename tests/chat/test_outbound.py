@@ -144,4 +144,3 @@ def test_the_model_helper_is_the_same_implementation(write_file):
     attachment = attach_file(write_file("photo.png", png_bytes(10, 10)), filename="photo.png")
 
     assert attachment.evolution_media_payload() == evolution_send_media(attachment)
-

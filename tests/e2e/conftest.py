@@ -73,9 +73,11 @@ def e2e_database_url():
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def start_media_server(tmp_path_factory, redis_url, s3_server, e2e_database_url):
-    """Factory: ``start_media_server(**env)`` → a running MediaServer; all stopped at the end."""
+    """Factory: ``start_media_server(**env)`` → a running MediaServer; all stopped at the end of the
+    module (each gunicorn worker holds PostgreSQL connections: a session's worth of servers left
+    running would exhaust the server's max_connections)."""
     started: list[GunicornServer] = []
 
     def start(*, redis: str | None = None, s3: MotoS3Server | None = None, **env: str) -> MediaServer:
@@ -130,10 +132,10 @@ class EdgeServer(MediaServer):
         return f"{self.app.log()}\n--- nginx ---\n{self.nginx.log()}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def start_edge(start_media_server, tmp_path_factory):
     """Factory: ``start_edge(edge_env={...}, upstreams=[...], **app_env)`` → an EdgeServer; all
-    stopped at the end. ``upstreams``: other app nodes the edge tries before this app."""
+    stopped at the end of the module. ``upstreams``: other app nodes the edge tries before this app."""
     started: list[NginxServer] = []
 
     def start(*, edge_env: dict[str, str] | None = None, upstreams: list[str] = (), **env: str) -> EdgeServer:

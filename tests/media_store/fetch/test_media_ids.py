@@ -155,6 +155,19 @@ def test_a_known_id_is_answered_from_the_map_without_an_api_call(graph, fetch, c
     assert messages(caplog, "media.hit") == [f"media.hit source=whatsapp id={MEDIA_ID} hash={first.blob.sha256}"]
 
 
+def test_a_known_id_whose_object_expired_is_fetched_again_and_the_object_restored(graph, fetch):
+    graph.add_media(MEDIA_ID, ogg_opus_bytes(), "audio/ogg")
+    first = fetch(MEDIA_ID)
+    commit.mark_expired(first.blob.sha256)  # S3 lifecycle removed it; serving noticed
+
+    again = fetch(MEDIA_ID)
+
+    assert (again.status, again.from_cache) == (OK, False)  # not a 404 short URL answered "ok"
+    assert graph.count("metadata", MEDIA_ID) == 2
+    assert Blob.objects.get(pk=first.blob.sha256).expired_at is None
+    assert runtime.get_origin().stat(first.blob.origin_key) is not None
+
+
 def test_the_graph_mime_type_is_the_declared_type_when_the_bytes_are_generic(graph, fetch):
     graph.add_media(MEDIA_ID, random_bytes(500), "audio/amr")
 
