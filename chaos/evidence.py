@@ -3,7 +3,8 @@
 A met budget says nothing failed; these counts say why: how many ingest POSTs the edge resent
 to the other node after one failed before answering (made safe by their ``Idempotency-Key``),
 how many ingests the app answered as a replay of an earlier attempt, how many asynchronous jobs a web node rescued
-after their task message was lost, and how many it ran inline because the broker refused them.
+after their task message was lost, how many it ran inline because the broker refused them, and
+how often the Celery worker had to be restarted (``chaos.supervisor``).
 A mechanism that never fired during a run shows here as 0, so a run that did not exercise it
 cannot be mistaken for one that proved it.
 """
@@ -22,6 +23,7 @@ COUNTED_LOG_LINES = {
     "jobs_run_inline": "media.job_inline",
     "jobs_abandoned": "media.job_abandoned",
 }
+WORKER_RESTARTED = "chaos.restarted"  # chaos.supervisor's line in celery.log
 
 
 def mechanisms(root: Path) -> dict[str, int]:
@@ -34,6 +36,7 @@ def mechanisms(root: Path) -> dict[str, int]:
         "of_which_answered_201": resent.count("201"),
     }
     counts.update({name: nodes.count(marker) for name, marker in COUNTED_LOG_LINES.items()})
+    counts["celery_worker_restarts"] = _read(root / "celery.log").count(WORKER_RESTARTED)
     return counts
 
 

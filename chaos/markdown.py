@@ -95,7 +95,8 @@ def markdown(result: dict) -> str:
         f"{mechanisms['ingest_replays']} answered as a replay of an earlier attempt (Idempotency-Key); "
         f"{mechanisms['jobs_rescued']} asynchronous jobs rescued by a web node after their task was lost, "
         f"{mechanisms['jobs_run_inline']} run inline because the broker refused them, "
-        f"{mechanisms['jobs_abandoned']} abandoned.",
+        f"{mechanisms['jobs_abandoned']} abandoned; the Celery worker exited and was restarted "
+        f"{mechanisms['celery_worker_restarts']} times (as systemd's Restart=always would: chaos/supervisor.py).",
     ]
     lines += ["", "Faults as done (seconds after the load started):", ""]
     lines += [

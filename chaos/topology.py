@@ -23,10 +23,11 @@ from pathlib import Path
 
 from chaos.edge import Edge
 from chaos.s3proxy import S3FaultProxy
+from chaos.supervisor import Supervised
 from tests.support.fake_graph import FakeGraph
 from tests.support.postgres import Postgres
 from tests.support.redis_ha import SentinelSet
-from tests.support.servers import TEST_BUCKET, GunicornServer, MotoS3Server, ServerProcess
+from tests.support.servers import TEST_BUCKET, GunicornServer, MotoS3Server
 
 API_TOKEN = "chaos-operator-token"
 GRAPH_TOKEN = "chaos-graph-token"
@@ -87,7 +88,7 @@ class Topology:
         self.tmpfs: Path | None = None
         self.tmpfs_error = ""
         self.nodes: dict[str, GunicornServer] = {}
-        self.celery = ServerProcess()
+        self.celery: Supervised | None = None  # started last, kept running like systemd would
         self.edge: Edge | None = None
         self._started: list = []
 
@@ -171,8 +172,8 @@ class Topology:
             "--without-heartbeat",
             "--without-gossip",
         ]
-        self.celery.spawn(worker, env={**os.environ, **envs["b"]}, log_path=self.root / "celery.log")
-        self._started.append(self.celery)
+        self.celery = Supervised(worker, env={**os.environ, **envs["b"]}, log_path=self.root / "celery.log")
+        self._started.append(self.celery.start())
         return self
 
     def _mount_tmpfs(self) -> None:

@@ -26,6 +26,7 @@ def test_resent_ingest_posts_rescued_jobs_and_replays_are_counted(tmp_path):
     (tmp_path / "edge" / "nginx.log").write_text(ACCESS)
     (tmp_path / "node-a.log").write_text(NODE)
     (tmp_path / "node-b.log").write_text(NODE.splitlines(keepends=True)[0])
+    (tmp_path / "celery.log").write_text("[..: CRITICAL/MainProcess] Unrecoverable error\nchaos.restarted exit=1\n")
 
     assert mechanisms(tmp_path) == {
         "ingest_posts_resent_by_the_edge": 2,
@@ -34,6 +35,7 @@ def test_resent_ingest_posts_rescued_jobs_and_replays_are_counted(tmp_path):
         "jobs_rescued": 2,
         "jobs_run_inline": 1,
         "jobs_abandoned": 0,
+        "celery_worker_restarts": 1,
     }
 
 

@@ -71,6 +71,7 @@ def result(**overrides) -> dict:
             "jobs_rescued": 2,
             "jobs_run_inline": 1,
             "jobs_abandoned": 0,
+            "celery_worker_restarts": 1,
         },
     }
     return base | overrides
