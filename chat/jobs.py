@@ -31,6 +31,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from chat.idempotency import Idempotent, answer
+from media_store.conf import media_settings
 
 logger = logging.getLogger("chat.jobs")
 
@@ -163,8 +164,6 @@ def run(job_id) -> FetchJob:
 def rescue_stale(now=None) -> int:
     """Run, here, jobs no worker started within ``MEDIA_JOB_RESCUE_SECONDS`` or whose worker
     died holding them; end those started ``MAX_ATTEMPTS`` times. Returns how many it handled."""
-    from media_store.conf import media_settings
-
     now = now or timezone.now()
     unclaimed_before = now - timedelta(seconds=media_settings.MEDIA_JOB_RESCUE_SECONDS)
     lease_expired = now - timedelta(seconds=LEASE_SECONDS)
