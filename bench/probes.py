@@ -18,7 +18,7 @@ import redis
 import requests
 
 from bench.stack import Stack
-from tests.support.processes import rss_bytes
+from tests.support.processes import peak_rss_growth
 from tests.support.servers import PROJECT_ROOT
 
 MiB = 1024 * 1024
@@ -46,15 +46,6 @@ def origin_gets_for_concurrent_misses(stack: Stack, clients: int = 50) -> int:
 def rss_growth_while_downloading(stack: Stack, server: str, url: str, *, clients: int = 4) -> dict[str, float]:
     """Peak RSS growth of each worker of ``server`` while ``clients`` download ``url`` at once."""
     pids = stack.worker_pids(server)
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
 
     def download(_):
         received = 0
@@ -64,18 +55,11 @@ def rss_growth_while_downloading(stack: Stack, server: str, url: str, *, clients
                 received += len(chunk)
         return received
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     started = time.monotonic()
-    try:
-        with ThreadPoolExecutor(max_workers=clients) as pool:
-            sizes = list(pool.map(download, range(clients)))
-    finally:
-        done.set()
-        sampler.join()
+    with peak_rss_growth(pids) as growth, ThreadPoolExecutor(max_workers=clients) as pool:
+        sizes = list(pool.map(download, range(clients)))
     elapsed = time.monotonic() - started
-    growth = max(peak[pid] - baseline[pid] for pid in pids)
-    return {"max_worker_growth_mib": growth / MiB, "seconds": elapsed, "mib_per_client": sizes[0] / MiB}
+    return {"max_worker_growth_mib": max(growth.values()) / MiB, "seconds": elapsed, "mib_per_client": sizes[0] / MiB}
 
 
 def redis_memory_per_payload_byte(stack: Stack, objects: int = 1000, size: int = 50 * 1024) -> dict[str, float]:

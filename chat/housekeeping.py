@@ -13,9 +13,7 @@ open the lock file works anyway.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from datetime import timedelta
@@ -25,6 +23,7 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from media_store.conf import media_settings
+from media_store.tiers.file_locks import try_flock
 
 logger = logging.getLogger("chat.housekeeping")
 
@@ -75,15 +74,12 @@ class Housekeeper:
         root = Path(media_settings.MEDIA_CACHE_DIR)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = try_flock(root / LOCK_NAME)
         except OSError as error:
             logger.warning("media.housekeeping_unelected dir=%s: %s; this worker does it anyway", root, error)
             self._lock_fd = -1
             return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if fd is None:
             return False  # another worker of this node does it
         self._lock_fd = fd  # held for the life of the process
         return True

@@ -15,7 +15,6 @@ between them, and two nodes never clean each other's disks.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 from media_store.conf import media_settings
+from media_store.tiers.file_locks import try_flock
 
 logger = logging.getLogger("media_store.ops.sweeper")
 
@@ -39,15 +39,13 @@ def sweep_if_due(now: float | None = None) -> bool:
     root = Path(media_settings.MEDIA_CACHE_DIR)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root / STAMP_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = try_flock(root / STAMP_NAME)
     except OSError as error:
         logger.warning("media.sweep_skipped dir=%s: %s", root, error)
         return False
+    if fd is None:
+        return False  # another worker of this node is sweeping right now
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # another worker of this node is sweeping right now
         last = os.fstat(fd).st_mtime
         if 0 <= now - last < period:
             return False

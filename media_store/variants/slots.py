@@ -9,7 +9,6 @@ that finds every slot taken polls for ``MEDIA_TRANSCODE_WAIT_SECONDS`` and then 
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from media_store.conf import media_settings
 from media_store.exceptions import TranscoderBusy
+from media_store.tiers.file_locks import try_flock
 
 POLL_SECONDS = 0.05
 
@@ -39,17 +39,13 @@ def transcode_slot(wait_seconds: float | None = None) -> Iterator[int]:
     deadline = time.monotonic() + wait
     while True:
         for number in range(slot_count()):
-            fd = os.open(folder / f"slot-{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
+            fd = try_flock(folder / f"slot-{number}.lock", mode=0o600)
+            if fd is None:
+                continue  # busy: try the next slot
             try:
                 yield number
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                os.close(fd)  # releases the slot
             return
         if time.monotonic() >= deadline:
             raise TranscoderBusy(f"all {slot_count()} transcode slots are busy; retry later")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from chat.services import attach_file
 from media_store import runtime
@@ -24,6 +25,16 @@ ATTACHMENT_KEYS = [
     "duration",
     "metadata",
 ]
+
+
+OPERATOR_TOKEN = "chat-operator-token"
+
+
+@pytest.fixture
+def api(settings) -> Client:
+    """A client of the operator API: ``Authorization: Bearer`` with the configured token."""
+    settings.MEDIA_API_TOKEN = OPERATOR_TOKEN
+    return Client(headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
 
 
 @pytest.fixture

@@ -13,15 +13,8 @@ from tests.support.http import respond, sequence
 from tests.support.media import jpeg_bytes, mp4_bytes, pdf_bytes, png_bytes, random_bytes
 
 URL = "/api/media/download"
-API_TOKEN = "s3cret-operator-token"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(settings):
-    settings.MEDIA_API_TOKEN = API_TOKEN
-    return Client(headers={"Authorization": f"Bearer {API_TOKEN}"})
 
 
 def post(client: Client, **payload):

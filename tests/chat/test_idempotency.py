@@ -14,16 +14,7 @@ from chat.jobs import FetchJob
 from chat.models import MessageAttachment
 from tests.support.media import jpeg_bytes, png_bytes
 
-pytestmark = pytest.mark.django_db
-
-API_TOKEN = "idempotency-operator-token"
-
-
-@pytest.fixture
-def api(settings) -> Client:
-    settings.MEDIA_API_TOKEN = API_TOKEN
-    settings.DOWNLOAD_ALLOW_PRIVATE_NETWORKS = True
-    return Client(headers={"Authorization": f"Bearer {API_TOKEN}"})
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_private")]
 
 
 def upload(api: Client, payload: bytes, key: str | None = None, name: str = "photo.png"):

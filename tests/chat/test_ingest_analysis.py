@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from chat.inbound import attachment_for_media_id
 from tests.support import ffmedia
@@ -13,12 +12,6 @@ from tests.support.fake_graph import FakeGraph
 pytestmark = pytest.mark.django_db
 
 TOKEN = "analysis-test-token"
-
-
-@pytest.fixture
-def api(settings) -> Client:
-    settings.MEDIA_API_TOKEN = TOKEN
-    return Client(headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 def test_an_uploaded_recording_is_analysed(api, tmp_path):

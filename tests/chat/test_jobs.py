@@ -10,23 +10,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
 
 from chat.jobs import FetchJob
 from chat.models import MessageAttachment
 from tests.support.fake_graph import FakeGraph
 from tests.support.media import jpeg_bytes, png_bytes
 
-pytestmark = pytest.mark.django_db
-
-API_TOKEN = "job-operator-token"
-
-
-@pytest.fixture
-def api(settings) -> Client:
-    settings.MEDIA_API_TOKEN = API_TOKEN
-    settings.DOWNLOAD_ALLOW_PRIVATE_NETWORKS = True
-    return Client(headers={"Authorization": f"Bearer {API_TOKEN}"})
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_private")]
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 import requests
 
 from tests.support.media import random_bytes
-from tests.support.processes import children_of, rss_bytes
+from tests.support.processes import children_of, peak_rss_growth
 
 pytestmark = pytest.mark.e2e
 
@@ -110,30 +108,14 @@ def test_worker_memory_stays_flat_while_four_clients_download_it(big):
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(download, range(4)))
     pids = children_of(edge.gunicorn.process.pid)
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            digests = list(pool.map(download, range(4)))
-    finally:
-        done.set()
-        sampler.join()
+    with peak_rss_growth(pids) as growth, ThreadPoolExecutor(max_workers=4) as pool:
+        digests = list(pool.map(download, range(4)))
 
     assert digests == [(item.sha256, SIZE)] * 4
     assert len(pids) == 2
     # flat: 4 × 100 MiB pass while a worker grows by less than the bench's bound (background
     # threads — metrics sampling, the disk sweep — allocate a few MiB on their own schedule)
-    assert max(peak[pid] - baseline[pid] for pid in pids) < 32 * MiB
+    assert max(growth.values()) < 32 * MiB
 
 
 def test_a_corrupt_disk_copy_is_never_handed_over(big):

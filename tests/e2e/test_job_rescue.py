@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 import requests
 
 from tests.support.http import LocalHTTPServer
@@ -55,6 +56,4 @@ def test_a_job_whose_message_no_worker_reads_is_finished_by_the_node(start_media
 
 
 def unread_broker_queue_length(broker: RedisServer) -> int:
-    import redis
-
     return redis.Redis.from_url(broker.url).llen("celery")
