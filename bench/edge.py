@@ -195,16 +195,13 @@ def main() -> None:
     import tempfile
     from pathlib import Path
 
-    from bench.run import SECONDS, SIZES, measure
+    from bench.run import SECONDS, measure, store_payloads
 
     with tempfile.TemporaryDirectory(prefix="mediacache-bench-edge-") as folder:
         stack = Stack(Path(folder))
         try:
             stack.start()
-            payloads = {label: os.urandom(size) for label, size in SIZES.items()}
-            for label, payload in payloads.items():
-                (stack.work / "floor" / f"{label}.bin").write_bytes(payload)
-            rows = stack.ingest(payloads)
+            payloads, rows = store_payloads(stack)
             found = run(stack, rows, payloads, measure, SECONDS)
         finally:
             stack.stop()

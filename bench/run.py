@@ -96,16 +96,22 @@ def throughput(stack: Stack, rows: dict[str, dict]) -> list[dict]:
     return table
 
 
+def store_payloads(stack: Stack) -> tuple[dict[str, bytes], dict[str, dict]]:
+    """Random bytes of each of SIZES, written where the floor view reads them and ingested:
+    ``(payloads, rows)``, both by size label."""
+    payloads = {label: os.urandom(size) for label, size in SIZES.items()}
+    for label, payload in payloads.items():
+        (stack.work / "floor" / f"{label}.bin").write_bytes(payload)
+    return payloads, stack.ingest(payloads)
+
+
 def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mediacache-bench-") as folder:
         stack = Stack(Path(folder))
         try:
             stack.start()
-            payloads = {label: os.urandom(size) for label, size in SIZES.items()}
-            for label, payload in payloads.items():
-                (stack.work / "floor" / f"{label}.bin").write_bytes(payload)
-            rows = stack.ingest(payloads)
+            payloads, rows = store_payloads(stack)
             print("bench: servers up, payloads stored", file=sys.stderr)
             results = {"machine": machine(), "settings": _settings(), "throughput": throughput(stack, rows)}
             print("bench: probes", file=sys.stderr)
