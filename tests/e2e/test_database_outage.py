@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,21 @@ def upload(server) -> requests.Response:
     )
 
 
+def recovered_upload(server, within: float = 40.0):
+    """The first upload that is not refused after the database is back, within ``within`` seconds.
+
+    psycopg's pool retries a failed connection with exponential back-off (1, 2, 4, 8… s), so
+    after a 20-second outage its next attempt may come some seconds after the server is back;
+    until then requests still get the tidy 503. What must hold is that service comes back by
+    itself, without a restart."""
+    deadline = time.monotonic() + within
+    answer = upload(server)
+    while answer.status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        answer = upload(server)
+    return answer
+
+
 def test_requests_during_a_database_outage_get_503_and_service_resumes_after_it(start_media_server, postgres):
     server = start_media_server(DATABASE_URL=postgres.url, MEDIA_API_TOKEN=API_TOKEN, MEDIA_TOKEN_CACHE_SECONDS="0")
     stored = upload(server)
@@ -55,7 +71,7 @@ def test_requests_during_a_database_outage_get_503_and_service_resumes_after_it(
         media = requests.get(f"{server.url}/media/{stored.json()['media_hash']}", timeout=30)
     finally:
         postgres.resume()
-    after = upload(server)
+    after = recovered_upload(server)
 
     assert (during.status_code, during.headers["Retry-After"]) == (503, "30")
     assert during.json() == {
