@@ -106,7 +106,7 @@ def hot_tier_ratios(stack: Stack, rows: dict[str, dict], measure, seconds: float
 
 
 def failover(stack: Stack, sentinels: SentinelSet, rows: dict[str, dict], payloads: dict[str, bytes]) -> dict:
-    """Kill the Sentinel primary under steady load; the window until the first Redis hit again."""
+    """Kill the Sentinel primary under steady load; the window until Redis serves every hot request again."""
     import requests
 
     server = stack.servers["sentinel"]
@@ -122,7 +122,7 @@ def failover(stack: Stack, sentinels: SentinelSet, rows: dict[str, dict], payloa
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and failover_window(load.results, killed_at) is None:
         time.sleep(0.2)
-    time.sleep(1.0)  # every worker past its back-off: the window ends at the last non-Redis answer
+    time.sleep(1.0)  # a little steady state on the new primary
     results = load.stop()
     statuses = Counter(answer.status for answer in results)
     window = failover_window(results, killed_at)
@@ -163,7 +163,8 @@ def lines(found: dict) -> list[str]:
     f = found["failover"]
     window = "n/a" if f["window_seconds"] is None else f"{f['window_seconds']:.2f} s"
     out.append(
-        f"  failover window (kill primary -> first Redis hit): {window}; {f['requests']} requests, "
+        f"  failover window (kill primary -> Redis serves every hot request again): {window}; "
+        f"{f['requests']} requests, "
         f"{f['5xx']} 5xx, {f['no_answer']} unanswered, {f['wrong_bytes']} wrong bodies"
     )
     return out

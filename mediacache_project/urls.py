@@ -28,8 +28,11 @@ router.register("attachments", AttachmentViewSet, basename="attachment")
 
 urlpatterns = [
     re_path(r"^media/(?P<token>[0-9a-f]{32})(?:\.(?P<ext>[A-Za-z0-9]{1,10}))?$", chat_views.media, name="media"),
-    re_path(r"^media/(?P<token>[0-9a-f]{32})/(?P<variant>[a-z]{1,16}\.[a-z0-9]{1,5})$", chat_views.media_variant,
-            name="media-variant"),  # fmt: skip
+    re_path(
+        r"^media/(?P<token>[0-9a-f]{32})/(?P<variant>[a-z]{1,16}\.[a-z0-9]{1,5})$",
+        chat_views.media_variant,
+        name="media-variant",
+    ),
     path("media", WhatsAppMediaView.as_view(), name="whatsapp-media"),
     path("media/stats", operator_api.MediaStatsView.as_view(), name="media-stats"),
     path("media/cleanup", operator_api.MediaCleanupView.as_view(), name="media-cleanup"),

@@ -108,8 +108,10 @@ class Video:
     @staticmethod
     def _encode(source: Source, cap: float, video_bps: int, audio_bps: int, edge: int):
         size = frame_size(source, edge)
-        scale = f"scale={size[0]}:{size[1]}" if size else (
-            f"scale={edge}:{edge}:force_original_aspect_ratio=decrease:force_divisible_by=2"
+        scale = (
+            f"scale={size[0]}:{size[1]}"
+            if size
+            else f"scale={edge}:{edge}:force_original_aspect_ratio=decrease:force_divisible_by=2"
         )
         filters = [scale, "format=yuv420p"]
         if (source.video.get("fps") or 0) > MAX_FPS + 0.5:

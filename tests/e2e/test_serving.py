@@ -105,9 +105,7 @@ def test_unsatisfiable_range_gets_416_with_the_size(served):
 def test_if_range_with_another_validator_gets_the_full_body(served):
     item = served.ingest(random_bytes(1000), "data.bin")
 
-    response = requests.get(
-        served.url + item.path, headers={"Range": "bytes=0-9", "If-Range": '"other"'}, timeout=10
-    )
+    response = requests.get(served.url + item.path, headers={"Range": "bytes=0-9", "If-Range": '"other"'}, timeout=10)
 
     assert response.status_code == 200
     assert response.content == item.payload

@@ -59,14 +59,19 @@ def test_a_bad_url_is_reported_without_its_password(name, value, shown):
 
 
 def test_nodes_starting_together_migrate_in_turn(tmp_path):
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)
-    } | {"SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)} | {
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+    }
     starts = [
         subprocess.Popen(
-            [sys.executable, "manage.py", "migrate_locked", "-v", "0"], cwd=PROJECT_ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [sys.executable, "manage.py", "migrate_locked", "-v", "0"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     results = [(process.wait(timeout=180), process.stderr.read()) for process in starts]

@@ -226,9 +226,14 @@ class ClusterSet:
         return self
 
     def _ready(self) -> bool:
+        """Every node sees the cluster ok *and* every replica has synced with its primary: a
+        replica that never synced refuses to be promoted, so killing its primary before then
+        would leave the slots uncovered instead of testing a failover."""
         for node in self.nodes:
-            info = redis.Redis(port=node.port, socket_timeout=1).execute_command("CLUSTER", "INFO")
-            if b"cluster_state:ok" not in info:
+            client = redis.Redis(port=node.port, socket_timeout=1)
+            if b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+                return False
+            if client.info("replication").get("master_link_status", "up") != "up":
                 return False
         return True
 

@@ -82,16 +82,37 @@ class SteadyLoad:
             self.results.append(answer)
 
 
-def failover_window(results: list[Answer], killed_at: float) -> float | None:
+def failover_window(results: list[Answer], killed_at: float, *, settled: float = 1.0) -> float | None:
     """Seconds from ``killed_at`` until Redis served for good, or None if it never stopped or resumed.
 
-    "For good" means the first Redis answer after the *last* hot request Redis did not serve:
-    an answer read from Redis just before the kill that completes (a large body) just after
-    it must not make the outage look shorter than it was.
+    "For good" is the start of the first stretch of ``settled`` seconds, after the first hot
+    request Redis did not serve, in which Redis served *every* hot request. One answer is not
+    enough either way: with two gunicorn workers each following the failover on its own, the
+    first Redis hit of the worker that recovered first says nothing about the other, and one
+    answer read from Redis just before the kill that completes (a large body) just after it
+    must not make the outage look shorter than it was.
     """
-    ordered = sorted(results, key=lambda answer: answer.at)
-    degraded = [a.at for a in ordered if a.at > killed_at and a.kind == "hot" and a.tier != "redis"]
-    if not degraded:
+    hot = sorted((a for a in results if a.kind == "hot" and a.at > killed_at), key=lambda answer: answer.at)
+    first_degraded = next((n for n, a in enumerate(hot) if a.tier != "redis"), None)
+    if first_degraded is None:
         return None
-    resumed = next((a.at for a in ordered if a.at > degraded[-1] and a.tier == "redis"), None)
-    return None if resumed is None else resumed - killed_at
+    stretch_start: float | None = None
+    for answer in hot[first_degraded:]:
+        if answer.tier != "redis":
+            stretch_start = None
+        elif stretch_start is None:
+            stretch_start = answer.at
+        elif answer.at - stretch_start >= settled:
+            return stretch_start - killed_at
+    return None
+
+
+def timeline(results: list[Answer], killed_at: float) -> str:
+    """Per second after ``killed_at``: which tiers served the hot requests — the failure message
+    that tells "Redis never came back" from "Redis never went away"."""
+    seconds: dict[int, dict[str, int]] = {}
+    for answer in results:
+        if answer.kind == "hot" and answer.at > killed_at:
+            tiers = seconds.setdefault(int(answer.at - killed_at), {})
+            tiers[answer.tier] = tiers.get(answer.tier, 0) + 1
+    return "; ".join(f"+{second}s {tiers}" for second, tiers in sorted(seconds.items()))

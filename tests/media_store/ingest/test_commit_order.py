@@ -119,7 +119,12 @@ def test_other_writers_are_not_blocked_while_an_upload_runs(settings, tmp_path):
         # another writer, meanwhile: on SQLite it would find the database locked, on PostgreSQL
         # the uploader's connection would sit "idle in transaction"
         other = Blob.objects.create(
-            sha256="f" * 64, md5="0" * 32, size=1, mime_type="x/y", media_type="document", extension=".bin",
+            sha256="f" * 64,
+            md5="0" * 32,
+            size=1,
+            mime_type="x/y",
+            media_type="document",
+            extension=".bin",
             origin_key="elsewhere",
         )
         idle_in_transaction = _idle_in_transaction_connections()

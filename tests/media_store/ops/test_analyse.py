@@ -126,7 +126,8 @@ def test_media_stats_report_analysis_and_variants(tmp_path):
 
     assert content["analysis_pending"] == 0
     assert content["analysed"] == 3  # the WAV, its voice.ogg, the OGG
-    assert content["audio_seconds"] == pytest.approx(5.0, abs=0.1)  # stored content: variants count too
+    assert content["audio_seconds"] == pytest.approx(3.0, abs=0.1)  # received media: the WAV's voice.ogg is not
+    # counted again, the OGG that is its own voice.ogg counts once
     assert content["variants"] == {"voice.ogg": {"made": 2, "original": 1}}
     sections = dict(report_sections(media_statistics()))
     assert ("variant voice.ogg", "2 (1 served as the original)") in sections["Content analysis and variants"]
