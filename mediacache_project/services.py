@@ -39,6 +39,12 @@ def caches_for(redis: str | RedisTopology) -> dict[str, dict[str, Any]]:
 # beat and management commands. docs/redis.md ("Sizing") has the formula.
 DEFAULT_POOL_MAX_SIZE = 3
 POOL_TIMEOUT_SECONDS = 10.0  # a thread waits this long for a free connection, then the request fails
+# psycopg's pool retries a lost connection with exponential back-off (1, 2, 4, 8, 16 s …) for
+# up to ``reconnect_timeout`` (300 s by default): after a 20 s outage its next attempt could
+# come 11 s after the database is back, all that time answering 503. Giving up after 5 s lets
+# the next request start a fresh attempt at once (the pool grows on demand), so a node serves
+# again within about a second of the database.
+POOL_RECONNECT_SECONDS = 5.0
 
 
 def database_for(url: str, base_dir: Path, pool_max_size: int = DEFAULT_POOL_MAX_SIZE) -> dict[str, Any]:
@@ -56,7 +62,12 @@ def database_for(url: str, base_dir: Path, pool_max_size: int = DEFAULT_POOL_MAX
     if config["ENGINE"] == "django.db.backends.postgresql" and pool_max_size > 0:
         config["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django refuses both at once
         # CONN_HEALTH_CHECKS (on) now makes the pool check a connection before handing it out.
-        pool = {"min_size": 1, "max_size": pool_max_size, "timeout": POOL_TIMEOUT_SECONDS}
+        pool = {
+            "min_size": 1,
+            "max_size": pool_max_size,
+            "timeout": POOL_TIMEOUT_SECONDS,
+            "reconnect_timeout": POOL_RECONNECT_SECONDS,
+        }
         config.setdefault("OPTIONS", {})["pool"] = pool
     if config["ENGINE"] == "django.db.backends.sqlite3":
         name = config.get("NAME") or "var/db.sqlite3"

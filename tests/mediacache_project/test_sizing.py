@@ -56,7 +56,12 @@ def test_postgres_gets_a_bounded_pool_and_no_persistent_connections(tmp_path):
 
     assert config["CONN_MAX_AGE"] == 0
     assert config["CONN_HEALTH_CHECKS"] is True
-    assert config["OPTIONS"]["pool"] == {"min_size": 1, "max_size": DEFAULT_POOL_MAX_SIZE, "timeout": 10.0}
+    assert config["OPTIONS"]["pool"] == {
+        "min_size": 1,
+        "max_size": DEFAULT_POOL_MAX_SIZE,
+        "timeout": 10.0,
+        "reconnect_timeout": 5.0,  # a lost connection's back-off ends early: see POOL_RECONNECT_SECONDS
+    }
 
 
 def test_the_default_keeps_three_nodes_of_eight_cores_under_postgres_default_limit():
