@@ -81,6 +81,7 @@ def test_sentinel_cache_reads_and_writes_the_primary_only():
     assert entry["OPTIONS"]["CONNECTION_FACTORY"] == "django_redis.pool.SentinelConnectionFactory"
     assert entry["OPTIONS"]["SENTINELS"] == [["s1", 26379]]
     assert entry["OPTIONS"]["SENTINEL_KWARGS"]["password"] == "s"
+    assert entry["OPTIONS"]["SENTINEL_KWARGS"]["retry"] is None  # the next sentinel is the retry
     assert entry["OPTIONS"]["PASSWORD"] == "p"
     assert entry["OPTIONS"]["SERIALIZER"] == "media_store.tiers.signed.SignedPickleSerializer"
 
@@ -100,7 +101,7 @@ def test_celery_over_sentinel_uses_kombus_sentinel_transport():
     url, options = topology.celery_broker()
 
     assert url == "sentinel://:p%40ss%2Fw@s1:1/0;sentinel://:p%40ss%2Fw@s2:2/0"
-    assert options == {"master_name": "prod", "sentinel_kwargs": {"password": "s"}}
+    assert options == {"master_name": "prod", "sentinel_kwargs": {"retry": None, "password": "s"}}
 
 
 def test_a_cluster_is_no_celery_broker():
@@ -145,7 +146,7 @@ def test_settings_wire_sentinel_into_the_cache_and_celery(tmp_path):
     assert found == {
         "broker": "sentinel://127.0.0.1:26379/0;sentinel://127.0.0.1:26380/0",
         "eager": False,
-        "transport": {"master_name": "prod"},
+        "transport": {"master_name": "prod", "sentinel_kwargs": {"retry": None}},
         "backend": "sentinel://127.0.0.1:26379/0;sentinel://127.0.0.1:26380/0",
         "kind": "sentinel",
         "client": "django_redis.client.SentinelClient",
