@@ -25,17 +25,6 @@ def origin_gets(recording: list[dict], sha256: str) -> int:
     return sum(1 for entry in recording if entry["method"] == "GET" and sha256 in entry["url"])
 
 
-def log_lines(edge, token: str) -> list[str]:
-    return [line for line in edge.nginx.access_log().splitlines() if token in line]
-
-
-def wait_for_log(edge, token: str, count: int) -> list[str]:
-    deadline = time.monotonic() + 5  # nginx writes its access log line after the response
-    while len(lines := log_lines(edge, token)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return lines
-
-
 def test_fifty_concurrent_cold_requests_make_one_request_to_the_app_and_one_origin_get(edge, s3_server):
     item = edge.ingest(random_bytes(40 * 1024), "same.bin")
     barrier = threading.Barrier(50)
@@ -50,7 +39,7 @@ def test_fifty_concurrent_cold_requests_make_one_request_to_the_app_and_one_orig
         results = list(pool.map(fetch, range(50)))
     recording = s3_server.stop_recording()
 
-    lines = wait_for_log(edge, item.token, 50)
+    lines = edge.nginx.logged(item.token, 50)
     assert results == [(200, True)] * 50
     assert origin_gets(recording, item.sha256) == 1
     assert sum("cache=MISS" in line for line in lines) == 1  # the other 49 waited on the lock
@@ -89,7 +78,7 @@ def test_unknown_tokens_are_asked_of_the_app_every_time(edge):
 
     answers = [requests.get(f"{edge.url}/media/{token}", timeout=10) for _ in range(3)]
 
-    lines = wait_for_log(edge, token, 3)
+    lines = edge.nginx.logged(token, 3)
     assert [a.status_code for a in answers] == [404, 404, 404]
     assert {a.headers["Cache-Control"] for a in answers} == {"no-store"}
     assert all(re.search(r"upstream=\d", line) for line in lines)  # each one reached the app
@@ -153,7 +142,7 @@ def test_after_the_ttl_the_edge_revalidates_with_a_304_from_the_app(short_ttl_ed
     time.sleep(EDGE_TTL + 1.5)  # nginx keeps time in whole seconds: an entry lives TTL to TTL + 1 s
     revalidated = requests.get(edge.url + item.path, timeout=10)
 
-    lines = wait_for_log(edge, item.token, 2)
+    lines = edge.nginx.logged(item.token, 2)
     assert (revalidated.status_code, revalidated.headers["X-Cache-Tier"]) == (200, "edge")
     assert revalidated.content == item.payload
     assert "cache=REVALIDATED" in lines[-1]

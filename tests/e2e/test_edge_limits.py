@@ -28,7 +28,7 @@ def test_a_body_far_over_the_limit_gets_the_apps_json_413_from_the_edge(start_ed
         "detail": f"the request body is larger than the limit of {LIMIT} bytes",
         "code": "too_large",
     }
-    refused = [line for line in edge.nginx.access_log().splitlines() if '"POST /api/attachments/' in line]
+    refused = edge.nginx.logged('"POST /api/attachments/')
     assert refused[-1].endswith("upstream=-")  # refused before the app saw a byte
 
 

@@ -29,6 +29,14 @@ PASSWORD = "e2e-primary-secret"
 DISK_ONLY_BYTES = 200_000  # over MEDIA_REDIS_MAX_OBJECT_BYTES below: served from disk, never Redis
 
 
+def ingest_groups(server, **groups: tuple[int, int]) -> list[list]:
+    """``name=(count, size)`` → for each group, ``count`` distinct objects of about ``size``
+    bytes, all stored by one ``ingest_media`` run."""
+    files = [(random_bytes(size + n), f"{name}{n}.bin") for name, (count, size) in groups.items() for n in range(count)]
+    stored = iter(server.ingest_many(files))
+    return [[next(stored) for _ in range(count)] for count, _ in groups.values()]
+
+
 @pytest.fixture
 def sentinels():
     started = SentinelSet(password=PASSWORD, master="mc-e2e").start()
@@ -51,9 +59,7 @@ def sentinel_server(start_media_server, sentinels):
 
 def test_killing_the_primary_under_load_is_invisible_to_clients(sentinel_server, sentinels):
     server = sentinel_server
-    hot = [server.ingest(random_bytes(20_000 + n), f"hot{n}.bin") for n in range(4)]
-    disk = [server.ingest(random_bytes(DISK_ONLY_BYTES + n), f"disk{n}.bin") for n in range(2)]
-    cold = [server.ingest(random_bytes(30_000 + n), f"cold{n}.bin") for n in range(12)]
+    hot, disk, cold = ingest_groups(server, hot=(4, 20_000), disk=(2, DISK_ONLY_BYTES), cold=(12, 30_000))
     for item in hot + disk:  # fill Redis (small ones) and the disk tier
         assert requests.get(server.url + item.path, timeout=10).status_code == 200
     assert {requests.get(server.url + i.path, timeout=10).headers["X-Cache-Tier"] for i in hot} == {"redis"}
@@ -131,9 +137,7 @@ def test_killing_a_cluster_primary_under_load_is_invisible_to_clients(start_medi
             MEDIA_REDIS_RETRY_SECONDS="1",
             MEDIA_REDIS_MAX_OBJECT_BYTES="100000",
         )
-        hot = [server.ingest(random_bytes(20_000 + n), f"chot{n}.bin") for n in range(6)]
-        disk = [server.ingest(random_bytes(DISK_ONLY_BYTES + n), f"cdisk{n}.bin") for n in range(2)]
-        cold = [server.ingest(random_bytes(30_000 + n), f"ccold{n}.bin") for n in range(8)]
+        hot, disk, cold = ingest_groups(server, hot=(6, 20_000), disk=(2, DISK_ONLY_BYTES), cold=(8, 30_000))
         for item in hot + disk:
             assert requests.get(server.url + item.path, timeout=10).status_code == 200
         assert {requests.get(server.url + i.path, timeout=10).headers["X-Cache-Tier"] for i in hot} == {"redis"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mediacache_project.edge.config import EdgePaths
@@ -72,3 +73,15 @@ class NginxServer(ServerProcess):
     def access_log(self) -> str:
         path = self.paths.root / "access.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def logged(self, containing: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+        """The access-log lines containing ``containing``, once there are ``count`` (or after
+        ``timeout``): nginx writes a request's line when it finishes the request, which can be
+        after the client has the response — long after, when it still reads (and discards) the
+        rest of a refused upload's body."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.access_log().splitlines() if containing in line]
+            if len(lines) >= count or time.monotonic() >= deadline:
+                return lines
+            time.sleep(0.05)

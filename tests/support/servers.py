@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,10 +24,42 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEST_BUCKET = "mediacache-test"
 
 
+_handed_out: set[int] = set()
+_ports_lock = threading.Lock()
+_random = random.SystemRandom()  # not the ``random`` module: pytest-randomly reseeds that per test
+
+
+def _listening_ports_range() -> range:
+    """Ports below the kernel's ephemeral range (where outgoing connections get theirs)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(max(1024, low - 12000), low)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on that this process has not handed out before.
+
+    ``bind(0)`` was not enough: a server binds its port some time after this check, and in that
+    gap the kernel could give the same port to the next ``bind(0)`` (two nodes of one cluster)
+    or to an outgoing connection as its local port — the server then exits with "address
+    already in use". So ports come from below the ephemeral range, once each.
+    """
+    candidates = _listening_ports_range()
+    with _ports_lock:
+        for _ in range(1000):
+            port = _random.choice(candidates)
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {candidates.start}-{candidates.stop - 1}")
 
 
 def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
