@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,11 @@ def test_requests_during_a_database_outage_get_503_and_service_resumes_after_it(
 
     postgres.halt()
     try:
-        during = upload(server)  # each waits out the pool's timeout (10 s) for a connection
-        media = requests.get(f"{server.url}/media/{stored.json()['media_hash']}", timeout=30)
+        # both at once: each waits out the pool's timeout (10 s) for a connection
+        with ThreadPoolExecutor(2) as pool:
+            uploading = pool.submit(upload, server)
+            media = pool.submit(requests.get, f"{server.url}/media/{stored.json()['media_hash']}", timeout=30)
+            during, media = uploading.result(), media.result()
     finally:
         postgres.resume()
     after, seconds = recovered_upload(server, within=POOL_RECONNECT_SECONDS)
