@@ -12,6 +12,7 @@ from django.utils import timezone
 from chat.idempotency import IdempotencyKey, Idempotent
 from chat.jobs import FetchJob
 from chat.models import MessageAttachment
+from media_store import runtime
 from tests.support.media import jpeg_bytes, png_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_private")]
@@ -20,6 +21,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_private")]
 def upload(api: Client, payload: bytes, key: str | None = None, name: str = "photo.png"):
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.post("/api/attachments/", {"file": SimpleUploadedFile(name, payload)}, headers=headers)
+
+
+def download(api: Client, url: str, key: str, query: str = ""):
+    return api.post(
+        f"/api/media/download{query}", {"url": url}, content_type="application/json", headers={"Idempotency-Key": key}
+    )
 
 
 def test_an_upload_retried_with_its_key_is_answered_with_the_first_attachment(api):
@@ -111,10 +118,9 @@ def test_a_request_that_loses_the_race_rolls_back_and_answers_the_winners_attach
 
 def test_a_url_download_retried_with_its_key_is_fetched_once(api, server):
     url = server.serve("/a.png", png_bytes(), content_type="image/png")
-    headers = {"Idempotency-Key": "download-1"}
 
-    first = api.post("/api/media/download", {"url": url}, content_type="application/json", headers=headers)
-    again = api.post("/api/media/download", {"url": url}, content_type="application/json", headers=headers)
+    first = download(api, url, key="download-1")
+    again = download(api, url, key="download-1")
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
@@ -124,20 +130,25 @@ def test_a_url_download_retried_with_its_key_is_fetched_once(api, server):
 
 def test_a_failed_download_records_no_key_so_a_retry_tries_again(api, server):
     url = server.serve("/gone.png", b"", status=404)
-    headers = {"Idempotency-Key": "failing"}
 
-    failed = api.post("/api/media/download", {"url": url}, content_type="application/json", headers=headers)
-
+    failed = download(api, url, key="failing")
     assert failed.status_code == 422
     assert IdempotencyKey.objects.count() == 0
+
+    server.serve("/gone.png", png_bytes(), content_type="image/png")  # the URL works now
+    runtime.negative_cache("url").forget(url)  # (and its 404 is no longer remembered)
+    retried = download(api, url, key="failing")
+
+    assert retried.status_code == 201  # really done this time, not the 422 replayed
+    assert "Idempotent-Replayed" not in retried.headers
+    assert len(server.requests_for("/gone.png")) == 2
 
 
 def test_an_async_download_retried_with_its_key_makes_one_job(api, server):
     url = server.serve("/b.png", png_bytes(), content_type="image/png")
-    headers = {"Idempotency-Key": "async-1"}
 
-    first = api.post("/api/media/download?async=1", {"url": url}, content_type="application/json", headers=headers)
-    again = api.post("/api/media/download?async=1", {"url": url}, content_type="application/json", headers=headers)
+    first = download(api, url, key="async-1", query="?async=1")
+    again = download(api, url, key="async-1", query="?async=1")
 
     assert (first.status_code, again.status_code) == (202, 202)
     assert again.json() == first.json()
