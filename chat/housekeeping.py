@@ -73,7 +73,6 @@ class Housekeeper:
             return True
         root = Path(media_settings.MEDIA_CACHE_DIR)
         try:
-            root.mkdir(parents=True, exist_ok=True)
             fd = try_flock(root / LOCK_NAME)
         except OSError as error:
             logger.warning("media.housekeeping_unelected dir=%s: %s; this worker does it anyway", root, error)

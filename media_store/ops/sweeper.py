@@ -38,7 +38,6 @@ def sweep_if_due(now: float | None = None) -> bool:
     now = time.time() if now is None else now
     root = Path(media_settings.MEDIA_CACHE_DIR)
     try:
-        root.mkdir(parents=True, exist_ok=True)
         fd = try_flock(root / STAMP_NAME)
     except OSError as error:
         logger.warning("media.sweep_skipped dir=%s: %s", root, error)

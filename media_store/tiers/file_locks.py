@@ -13,8 +13,10 @@ from pathlib import Path
 
 
 def try_flock(path: Path, mode: int = 0o644) -> int | None:
-    """Open (creating) ``path`` and take its exclusive lock: the descriptor that holds it — close
-    it to let go — or None if another open descriptor holds it. OSError if it cannot be opened."""
+    """Open (creating it and its folder) ``path`` and take its exclusive lock: the descriptor that
+    holds it — close it to let go — or None if another open descriptor holds it. OSError if it
+    cannot be opened."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

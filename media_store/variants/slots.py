@@ -35,7 +35,6 @@ def transcode_slot(wait_seconds: float | None = None) -> Iterator[int]:
     """Hold one slot (yields its number); raises TranscoderBusy after the wait."""
     wait = media_settings.MEDIA_TRANSCODE_WAIT_SECONDS if wait_seconds is None else wait_seconds
     folder = slot_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
     while True:
         for number in range(slot_count()):
