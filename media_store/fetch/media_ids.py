@@ -195,7 +195,7 @@ def _keep_alive(blob: Blob) -> None:
     """
     state = runtime.shared_state("refresh")
     key = f"{media_settings.MEDIA_REDIS_KEY_PREFIX}:refresh:{blob.sha256}"
-    if blob.expired_at is not None or state.get(key) is not MISSING:
+    if state.get(key) is not MISSING:
         return
     origin = runtime.get_origin()
     interval = commit.REFRESH_AFTER_SECONDS
