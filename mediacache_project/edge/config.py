@@ -8,6 +8,7 @@ app listens, which only the launcher knows.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template import Context, Engine
 
+from media_store.exceptions import PayloadTooLarge
 from media_store.serving.edge import CONTENT_SECURITY_POLICY, EDGE_HEADER, edge_secret
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "mediacache.conf.template"
@@ -106,7 +108,13 @@ def context(upstream: str | Sequence[str], paths: EdgePaths) -> dict:
         "keepalive_timeout": 30,
         "keepalive_requests": 1000,
         "client_max_body_size": settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK,
-        "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
+        # nginx's own 413 (a body far over client_max_body_size) says what the app's would
+        "too_large_json": json.dumps(
+            {
+                "detail": f"the request body is larger than the limit of {settings.UPLOAD_MAX_BYTES} bytes",
+                "code": PayloadTooLarge.code,
+            }
+        ),
         "proxy_max_temp_file_size": "1024m",
         "upstreams": upstreams,
         # One app server is never taken out (there is no other to send to); of several, one that
