@@ -8,7 +8,10 @@ tests start their own and stop those.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -17,8 +20,10 @@ import redis
 
 from media_store import runtime
 from media_store.content.blobs import BlobInfo
+from media_store.ingest import commit
 from media_store.ingest.commit import store_file
 from media_store.models import Blob
+from media_store.ops.lifecycle import current_rules, expiration_days
 from media_store.store import MediaStore
 from media_store.tiers.hot import unpack, write_chunks
 from tests.support.servers import RedisServer, free_port
@@ -121,6 +126,37 @@ def ingest(tmp_path) -> Callable[..., Blob]:
         return blob
 
     return ingest_bytes
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """What S3 says of an object before and after it was used again once it was "a day" old."""
+
+    first: datetime  # LastModified when stored
+    reused_at: datetime  # just before the new use
+    second: datetime  # LastModified after it
+    days: int  # the bucket's expiration rule for the object's key
+    answer: object  # what the new use returned
+
+
+@pytest.fixture
+def reuse_when_aging(s3_client, bucket, monkeypatch) -> Callable[[Blob, Callable[[], object]], Reuse]:
+    """``reuse_when_aging(blob, use)``: make ``blob``'s object count as older than a day (in two
+    seconds), call ``use()`` — a deduplicated ingest, a known media ID — and report its age and answer."""
+
+    def last_modified(blob: Blob) -> datetime:
+        return s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
+
+    def reuse(blob: Blob, use: Callable[[], object]) -> Reuse:
+        first = last_modified(blob)
+        monkeypatch.setattr(commit, "REFRESH_AFTER_SECONDS", 1.0)  # "older than a day", in two seconds
+        time.sleep(2.1)
+        reused_at = datetime.now(UTC).replace(microsecond=0)
+        answer = use()
+        days = expiration_days(current_rules(runtime.get_origin()), blob.origin_key)
+        return Reuse(first, reused_at, last_modified(blob), days, answer)
+
+    return reuse
 
 
 @pytest.fixture

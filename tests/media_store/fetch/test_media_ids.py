@@ -39,7 +39,7 @@ from media_store.fetch.media_ids import (
 from media_store.fetch.negative import NegativeCache
 from media_store.ingest import commit
 from media_store.models import Blob, WhatsAppMedia
-from media_store.ops.lifecycle import apply_expiration, current_rules, expiration_days, expiry_date
+from media_store.ops.lifecycle import apply_expiration, expiry_date
 from media_store.tiers.locks import FillLocks
 from media_store.tiers.shared import SharedState
 from tests.support.fake_graph import (
@@ -224,25 +224,18 @@ def test_statistics_start_at_zero():
 # -- a known ID is new use: its content's age restarts (S3 lifecycle) ---------------------------
 
 
-def test_a_known_id_restarts_the_age_of_aging_content_under_the_buckets_rule(
-    graph, fetch, s3_client, bucket, monkeypatch
-):
+def test_a_known_id_restarts_the_age_of_aging_content_under_the_buckets_rule(graph, fetch, reuse_when_aging):
     apply_expiration(days=30)
     graph.add_media(MEDIA_ID, jpeg_bytes(), "image/jpeg")
     blob = fetch(MEDIA_ID).blob
-    first = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
-    monkeypatch.setattr(commit, "REFRESH_AFTER_SECONDS", 1.0)  # "older than a day", in two seconds
-    time.sleep(2.1)
-    reused_at = datetime.now(UTC).replace(microsecond=0)
 
-    again = fetch(MEDIA_ID)
+    reuse = reuse_when_aging(blob, lambda: fetch(MEDIA_ID))
 
-    second = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
-    days = expiration_days(current_rules(runtime.get_origin()), blob.origin_key)
+    again = reuse.answer
     assert (again.status, again.from_cache, again.blob) == (OK, True, blob)
     assert graph.count() == 2  # the refresh is ours: still no API call
-    assert second >= reused_at > first
-    assert expiry_date(second, days) - reused_at > timedelta(days=29)
+    assert reuse.second >= reuse.reused_at > reuse.first
+    assert expiry_date(reuse.second, reuse.days) - reuse.reused_at > timedelta(days=29)
 
 
 @pytest.fixture

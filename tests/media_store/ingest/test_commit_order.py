@@ -13,11 +13,10 @@ import pytest
 from django.db import connection, connections
 
 from media_store import runtime
-from media_store.ingest import commit
 from media_store.ingest.commit import committing, new_staged_file, store_file
 from media_store.models import Blob
 from media_store.ops.cleanup import CleanupReport, delete_orphans
-from media_store.ops.lifecycle import apply_expiration, current_rules, expiration_days, expiry_date
+from media_store.ops.lifecycle import apply_expiration, expiry_date
 from tests.support.media import random_bytes
 
 
@@ -36,26 +35,19 @@ def age_origin_file(settings, key: str, days: float) -> None:
 
 
 @pytest.mark.django_db
-def test_a_dedup_hit_on_aging_content_restarts_its_expiry_under_the_buckets_rule(
-    ingest, s3_client, bucket, monkeypatch
-):
+def test_a_dedup_hit_on_aging_content_restarts_its_expiry_under_the_buckets_rule(ingest, reuse_when_aging):
     apply_expiration(days=30)
     data = random_bytes(4096)
     blob = ingest(data)
-    first = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
-    monkeypatch.setattr(commit, "REFRESH_AFTER_SECONDS", 1.0)  # "older than a day", in two seconds
-    time.sleep(2.1)
-    dedup_at = datetime.now(UTC).replace(microsecond=0)
 
-    again = ingest(data)
+    reuse = reuse_when_aging(blob, lambda: ingest(data))
 
-    second = s3_client.head_object(Bucket=bucket, Key=blob.origin_key)["LastModified"]
-    days = expiration_days(current_rules(runtime.get_origin()), blob.origin_key)
+    again = reuse.answer
     assert again.pk == blob.pk
-    assert days == 30
-    assert second >= dedup_at > first
-    assert expiry_date(second, days) == expiry_date(dedup_at, 30)
-    assert expiry_date(second, days) - dedup_at > timedelta(days=29)
+    assert reuse.days == 30
+    assert reuse.second >= reuse.reused_at > reuse.first
+    assert expiry_date(reuse.second, reuse.days) == expiry_date(reuse.reused_at, 30)
+    assert expiry_date(reuse.second, reuse.days) - reuse.reused_at > timedelta(days=29)
 
 
 @pytest.mark.django_db
